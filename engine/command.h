@@ -1,0 +1,71 @@
+// Commands: what a caller asks the ledger to do. Values arrive unvalidated
+// (as the transport parsed them); the ledger validates every field exactly as
+// API.md lists, so every domain error code comes from the engine.
+#ifndef SBD_ENGINE_COMMAND_H_
+#define SBD_ENGINE_COMMAND_H_
+
+#include <cstdint>
+#include <string>
+#include <variant>
+
+#include "engine/event.h"
+
+namespace sbd {
+
+// An amount as the request carried it, before validation. The transport
+// classifies the JSON value; only kInteger can be valid.
+struct AmountField {
+  enum class Kind {
+    kInteger,     // A JSON integer that fits int64_t: `value` holds it.
+    kTooLarge,    // A JSON integer outside int64_t.
+    kNotInteger,  // A float (also 5.0), string, boolean, null, array or object.
+  };
+  Kind kind = Kind::kNotInteger;
+  int64_t value = 0;
+
+  static AmountField Integer(int64_t v) { return {Kind::kInteger, v}; }
+};
+
+// POST /admin/accounts.
+struct OpenAccountCommand {
+  std::string actor;    // The admin's `sub`.
+  std::string account;  // Unvalidated; lowercased before validation.
+};
+
+// POST /admin/mint.
+struct MintCommand {
+  std::string actor;
+  std::string account;
+  AmountField amount;
+  std::string reason;          // Optional; stored as the event's note.
+  std::string transaction_id;  // Optional; empty: the ledger makes a UUID.
+};
+
+// POST /sbd_tokens/send.
+struct TransferCommand {
+  std::string from_account;  // The token's `sub`.
+  std::string to_account;
+  AmountField amount;
+  std::string note;            // Optional.
+  std::string transaction_id;  // Optional; empty: the ledger makes a UUID.
+};
+
+// PATCH /sbd_tokens/transaction/note.
+struct SetNoteCommand {
+  std::string actor;  // The token's `sub`; must be a party of the transaction.
+  std::string transaction_id;
+  std::string note;
+};
+
+using Command = std::variant<OpenAccountCommand, MintCommand, TransferCommand, SetNoteCommand>;
+
+// What a successful command produced: the committed event, or for an
+// idempotent replay the original event with `duplicate` set.
+struct CommandResult {
+  Event event;
+  bool duplicate = false;
+};
+
+}  // namespace sbd
+
+#endif  // SBD_ENGINE_COMMAND_H_

@@ -1,0 +1,56 @@
+// ErrorCode: the API's error codes (API.md, "Errors"), carried inside an
+// absl::Status so they cross module boundaries the house way.
+//
+// The engine produces the domain codes; the transport produces the
+// transport-level ones (invalid_json, unauthorized, ...) and maps every code to
+// its HTTP status. Thread-safe: pure functions.
+#ifndef SBD_ENGINE_ERROR_CODE_H_
+#define SBD_ENGINE_ERROR_CODE_H_
+
+#include <optional>
+#include <string_view>
+
+#include "absl/status/status.h"
+
+namespace sbd {
+
+enum class ErrorCode {
+  kInvalidJson,
+  kMissingFields,
+  kInvalidAmount,
+  kInvalidUsername,
+  kSelfTransfer,
+  kInsufficientFunds,
+  kBalanceOverflow,
+  kInvalidField,
+  kUnauthorized,
+  kForbidden,
+  kAccountNotFound,
+  kTransactionNotFound,
+  kNotFound,
+  kMethodNotAllowed,
+  kAccountExists,
+  kTransactionIdConflict,
+  kPayloadTooLarge,
+  kRateLimited,
+  kUnavailable,
+};
+
+// The wire name: "insufficient_funds", ...
+std::string_view ErrorCodeName(ErrorCode code);
+
+// The HTTP status API.md assigns to the code.
+int ErrorCodeHttpStatus(ErrorCode code);
+
+// A Status with the most specific absl code for `code`, `detail` as its
+// message and `code` attached as a payload.
+absl::Status MakeError(ErrorCode code, std::string_view detail);
+
+// The ErrorCode attached by MakeError. A status without one maps by its absl
+// code: kUnavailable / kResourceExhausted / kDataLoss -> kUnavailable (the log
+// cannot be written), anything else -> nullopt (an internal error).
+std::optional<ErrorCode> ErrorCodeOf(const absl::Status& status);
+
+}  // namespace sbd
+
+#endif  // SBD_ENGINE_ERROR_CODE_H_

@@ -1,0 +1,119 @@
+// Ledger: the sequencer. One writer thread owns the projection and the log's
+// append path; callers on any thread submit commands and get their result via
+// a callback or a future.
+//
+// The writer drains up to batch_size_max commands, validates each against the
+// projection plus the batch's earlier commands, appends the accepted events in
+// one transaction (group commit), then applies them to the projection,
+// publishes them to the subscribers in seq order, and completes the callers.
+// If the append fails, nothing of the batch is applied or published, every
+// caller in it gets kUnavailable (ErrorCode::kUnavailable), and the ledger
+// keeps serving.
+//
+// Thread-safety: every public method may be called from any thread. Reads see
+// committed state only. Done callbacks and Subscriber::OnEvents run on the
+// writer thread and must not block.
+#ifndef SBD_ENGINE_LEDGER_H_
+#define SBD_ENGINE_LEDGER_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <future>
+#include <memory>
+#include <string_view>
+#include <vector>
+
+#include "absl/functional/any_invocable.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "engine/command.h"
+#include "engine/event.h"
+#include "engine/event_log.h"
+#include "engine/limits.h"
+#include "engine/subscriber.h"
+
+namespace sbd {
+
+class Ledger {
+ public:
+  struct Options {
+    size_t batch_size_max = kBatchSizeMax;
+    size_t queue_size_max = kCommandQueueSizeMax;
+    size_t accounts_expected = kAccountsExpectedDefault;
+    // Milliseconds since the Unix epoch; tests inject a fixed clock.
+    std::function<int64_t()> clock_ms;
+    // Called on the writer thread after every append attempt (metrics).
+    std::function<void(size_t batch_size, absl::Duration commit_latency, bool ok)> on_commit;
+  };
+
+  using Done = absl::AnyInvocable<void(absl::StatusOr<CommandResult>) &&>;
+
+  // Replays the whole log into a fresh projection (no notifications),
+  // verifying the hash chain and every recorded balance; a broken log is
+  // kDataLoss naming the first bad seq. Then starts the writer thread.
+  static absl::StatusOr<std::unique_ptr<Ledger>> Open(std::unique_ptr<EventLog> log,
+                                                      Options options);
+
+  Ledger(const Ledger&) = delete;
+  Ledger& operator=(const Ledger&) = delete;
+  ~Ledger();  // Stop().
+
+  // Adds a subscriber (not owned; must outlive the ledger or be removed).
+  // It sees every batch committed after this returns.
+  void AddSubscriber(Subscriber* subscriber);
+  void RemoveSubscriber(Subscriber* subscriber);
+
+  // Queues `command`; `done` is called exactly once: on the writer thread
+  // with the result, or at once on this thread with kResourceExhausted when
+  // the queue is full, or kUnavailable after Stop().
+  void Submit(Command command, Done done);
+  std::future<absl::StatusOr<CommandResult>> Submit(Command command);
+
+  // Stops accepting commands, finishes the queued ones, joins the writer.
+  // Idempotent.
+  void Stop();
+
+  // --- Reads (committed state, any thread) ---
+
+  int64_t LastSeq() const;
+
+  // account_not_found for an unknown account (the name is canonicalised first;
+  // invalid_username if it cannot be).
+  absl::StatusOr<int64_t> Balance(std::string_view account) const;
+
+  // A balance and the seq it is current at, read atomically: every event with
+  // a greater seq is published to subscribers after this returns.
+  struct AccountSnapshot {
+    int64_t seq = 0;
+    int64_t balance = 0;
+  };
+  absl::StatusOr<AccountSnapshot> Snapshot(std::string_view account) const;
+
+  // The account's transfers and mints, newest first, skipping `skip`, at
+  // most `limit`; each event's note is the account's own override if it set
+  // one (PATCH .../note).
+  absl::StatusOr<std::vector<Event>> History(std::string_view account, size_t skip,
+                                             size_t limit) const;
+
+  // The account's transfers and mints with after_seq < seq <= until_seq,
+  // ascending, at most `limit` (for WebSocket resume).
+  absl::StatusOr<std::vector<Event>> EventsAfter(std::string_view account, int64_t after_seq,
+                                                 int64_t until_seq, size_t limit) const;
+
+  // Total of all balances and of all mints (equal in a sound ledger).
+  int64_t TotalBalance() const;
+  int64_t TotalMinted() const;
+
+  const EventLog& log() const;
+
+ private:
+  class Impl;
+  explicit Ledger(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace sbd
+
+#endif  // SBD_ENGINE_LEDGER_H_

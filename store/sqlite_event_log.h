@@ -1,0 +1,62 @@
+// SqliteEventLog: the EventLog on one SQLite file (WAL), via SQLiteCpp.
+//
+// Nothing outside store/ touches SQL. The row format, the schema version and
+// the hash chain are written down in docs/EVENT_LOG.md. Every SQLiteCpp
+// exception is converted to an absl::Status here: a full disk or an I/O error
+// is kUnavailable, corruption or a broken chain is kDataLoss, a foreign or
+// newer file is kFailedPrecondition.
+//
+// Thread-safety: as EventLog. Append uses the writer connection; reads use a
+// connection of their own per calling thread, so they run concurrently with
+// Append (WAL snapshot isolation).
+#ifndef SBD_STORE_SQLITE_EVENT_LOG_H_
+#define SBD_STORE_SQLITE_EVENT_LOG_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "engine/event_log.h"
+
+namespace sbd {
+
+enum class Durability {
+  kFull,    // synchronous=FULL: a committed batch survives power loss.
+  kNormal,  // synchronous=NORMAL: survives a process crash; the last commits
+            // may be lost on power loss (WAL not fsync'd per commit).
+};
+
+class SqliteEventLog : public EventLog {
+ public:
+  struct Options {
+    Durability durability = Durability::kFull;
+    // Open an existing file without writing to it (sbd-replay on a live log).
+    bool read_only = false;
+    // Page cache of the writer connection, KiB.
+    int64_t cache_size_kib = 64 * 1024;
+  };
+
+  // Opens or creates the log at `path` (the directory must exist), checking
+  // the application id and schema version.
+  static absl::StatusOr<std::unique_ptr<SqliteEventLog>> Open(const std::string& path,
+                                                              Options options);
+
+  ~SqliteEventLog() override;
+
+  absl::Status Append(absl::Span<const Event> events) override;
+  int64_t LastSeq() const override;
+  absl::Status Read(int64_t from_seq, int64_t to_seq,
+                    absl::FunctionRef<absl::Status(const Event&)> visit) const override;
+  absl::StatusOr<std::vector<Event>> ReadSeqs(absl::Span<const int64_t> seqs) const override;
+
+ private:
+  class Impl;
+  explicit SqliteEventLog(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace sbd
+
+#endif  // SBD_STORE_SQLITE_EVENT_LOG_H_

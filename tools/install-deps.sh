@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs what the build and the tests need on Debian 12, skipping what is
+# already present. Idempotent; run as root. SBD_DEPS_BROWSER=1 also installs
+# Chromium and the npm packages of the browser test.
+set -euo pipefail
+
+packages=(
+  build-essential cmake ninja-build pkg-config git sqlite3 procps
+  libsqlitecpp-dev libsqlite3-dev libboost1.81-dev libboost-url1.81-dev libboost-json1.81-dev
+  libboost-program-options1.81-dev libsimdjson-dev libabsl-dev libbenchmark-dev
+  libgtest-dev libgmock-dev libssl-dev libjwt-dev
+)
+if [[ "${SBD_DEPS_BROWSER:-0}" == 1 ]]; then
+  packages+=(chromium nodejs npm)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if ((${#missing[@]})); then
+  echo "install-deps: installing ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+else
+  echo "install-deps: all Debian packages present" >&2
+fi
