@@ -1,0 +1,44 @@
+// Metrics: the server's counters and histograms, rendered for GET /metrics in
+// the Prometheus text exposition format.
+//
+// Thread-safety: every method is thread-safe (relaxed atomics); Render reads a
+// consistent-enough snapshot for monitoring, not an atomic one.
+#ifndef SBD_TRANSPORT_METRICS_H_
+#define SBD_TRANSPORT_METRICS_H_
+
+#include <cstddef>
+#include <string>
+
+#include "absl/time/time.h"
+#include "engine/error_code.h"
+
+namespace sbd {
+
+class Metrics {
+ public:
+  Metrics();
+  ~Metrics();
+  Metrics(const Metrics&) = delete;
+  Metrics& operator=(const Metrics&) = delete;
+
+  void CountTransfer();
+  void CountRejection(ErrorCode code);
+  // Ledger::Options::on_commit feeds this.
+  void ObserveCommit(size_t batch_size, absl::Duration latency, bool ok);
+  void WebSocketOpened();
+  void WebSocketClosed();
+  void CountMessagesSent(size_t count);
+  void CountSlowConsumerDisconnect();
+  void CountResume();
+  void CountHttpRequest();
+
+  std::string RenderPrometheus() const;
+
+ private:
+  struct State;
+  State* state_;  // Owned; a pointer so the atomics stay out of this header.
+};
+
+}  // namespace sbd
+
+#endif  // SBD_TRANSPORT_METRICS_H_

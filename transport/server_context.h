@@ -1,0 +1,46 @@
+// ServerContext: what every session of the server shares, wired by
+// sbd-ledger's main and handed to the listener. Everything it points at
+// outlives every session.
+#ifndef SBD_TRANSPORT_SERVER_CONTEXT_H_
+#define SBD_TRANSPORT_SERVER_CONTEXT_H_
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+
+#include "engine/ledger.h"
+#include "transport/limits.h"
+#include "transport/metrics.h"
+#include "transport/token_authority.h"
+
+namespace sbd {
+
+class Notifier;
+
+// Every limit an operator may change with a flag of `sbd-ledger serve`.
+struct ServerOptions {
+  size_t connections_max = kConnectionsMax;
+  size_t request_body_bytes_max = kRequestBodyBytesMax;
+  size_t request_header_bytes_max = kRequestHeaderBytesMax;
+  std::chrono::seconds keep_alive_idle_timeout = kKeepAliveIdleTimeout;
+  std::chrono::seconds request_read_timeout = kRequestReadTimeout;
+  size_t websocket_backlog_messages_max = kWebSocketBacklogMessagesMax;
+  size_t websocket_backlog_bytes_max = kWebSocketBacklogBytesMax;
+  std::chrono::seconds websocket_ping_interval = kWebSocketPingInterval;
+  double rate_limit_per_s = 0;  // Sends per second per user; 0 = off. Burst 2N.
+  bool access_log = true;       // One line per request on stderr.
+};
+
+struct ServerContext {
+  Ledger* ledger = nullptr;
+  Notifier* notifier = nullptr;
+  Metrics* metrics = nullptr;
+  const TokenAuthority* tokens = nullptr;
+  ServerOptions options;
+  // Unix seconds; tests may inject a clock.
+  std::function<int64_t()> now_s;
+};
+
+}  // namespace sbd
+
+#endif  // SBD_TRANSPORT_SERVER_CONTEXT_H_
