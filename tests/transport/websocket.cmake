@@ -1,0 +1,1 @@
+# WebSocket end-to-end tests
