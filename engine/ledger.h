@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "absl/functional/any_invocable.h"
+#include "absl/numeric/int128.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -103,8 +104,8 @@ class Ledger {
                                                  int64_t until_seq, size_t limit) const;
 
   // Total of all balances and of all mints (equal in a sound ledger).
-  int64_t TotalBalance() const;
-  int64_t TotalMinted() const;
+  absl::int128 TotalBalance() const;
+  absl::int128 TotalMinted() const;
 
   const EventLog& log() const;
 

@@ -32,11 +32,12 @@ class Projector {
   Projector(const Projector&) = delete;
   Projector& operator=(const Projector&) = delete;
 
-  // Applies the next event. seq must be last_seq() + 1 (asserted: a gap is a
-  // programmer error). Returns kDataLoss naming the seq, and changes nothing,
-  // when the event contradicts the projection: unknown account, a balance
-  // below 0 or above kAmountMax, recorded balances that differ from the
-  // computed ones, an account opened twice, a reused transaction_id.
+  // Applies the next event. Returns kDataLoss naming the seq, and changes
+  // nothing, when the event contradicts the projection: a seq other than
+  // last_seq() + 1, an unknown account, an amount or balance outside
+  // 0..kAmountMax, recorded balances that differ from the computed ones, an
+  // account opened twice, a reused transaction_id, a note on a transaction
+  // the actor was not part of.
   absl::Status Apply(const Event& event);
 
   int64_t last_seq() const { return last_seq_; }
@@ -44,9 +45,10 @@ class Projector {
   std::optional<int64_t> Balance(std::string_view account) const;
   bool HasAccount(std::string_view account) const { return accounts_.contains(account); }
 
-  // Sum of every mint, and sum of every balance; equal in a sound log.
-  int64_t total_minted() const { return total_minted_; }
-  int64_t total_balance() const { return total_balance_; }
+  // Sum of every mint, and sum of every balance; equal in a sound log. 128
+  // bits: a million accounts at the 2^53-1 cap would overflow int64_t.
+  absl::int128 total_minted() const { return total_minted_; }
+  absl::int128 total_balance() const { return total_balance_; }
 
   // The seqs of the transfers and mints that touched `account`, ascending;
   // empty for an unknown account. Valid until the next Apply.
@@ -81,8 +83,8 @@ class Projector {
   // (seq, account) -> note. Notes are rare; a string map is fine here.
   absl::flat_hash_map<std::pair<int64_t, std::string>, std::string> note_overrides_;
   int64_t last_seq_ = 0;
-  int64_t total_minted_ = 0;
-  int64_t total_balance_ = 0;
+  absl::int128 total_minted_ = 0;
+  absl::int128 total_balance_ = 0;
 };
 
 }  // namespace sbd
