@@ -28,17 +28,17 @@ enum class EventType : int {
 std::string_view EventTypeName(EventType type);
 
 struct Event {
-  int64_t seq = 0;           // 1, 2, 3, ... gapless.
+  int64_t seq = 0;  // 1, 2, 3, ... gapless.
   EventType type = EventType::kAccountOpened;
-  int64_t timestamp_ms = 0;  // Unix epoch milliseconds, UTC.
-  std::string actor;         // Who issued the command (sender, admin `sub`, note setter).
-  std::string from_account;  // Transfer: the sender. Empty otherwise.
-  std::string to_account;    // Transfer: recipient; mint: holder; open: the account.
-  int64_t amount = 0;        // Transfer and mint; 0 otherwise.
-  int64_t from_balance = 0;  // Transfer: sender's balance after this event.
-  int64_t to_balance = 0;    // Transfer, mint, open: to_account's balance after.
+  int64_t timestamp_ms = 0;    // Unix epoch milliseconds, UTC.
+  std::string actor;           // Who issued the command (sender, admin `sub`, note setter).
+  std::string from_account;    // Transfer: the sender. Empty otherwise.
+  std::string to_account;      // Transfer: recipient; mint: holder; open: the account.
+  int64_t amount = 0;          // Transfer and mint; 0 otherwise.
+  int64_t from_balance = 0;    // Transfer: sender's balance after this event.
+  int64_t to_balance = 0;      // Transfer, mint, open: to_account's balance after.
   std::string transaction_id;  // Idempotency key; for a note: the transaction it annotates.
-  std::string note;          // Transfer note, mint reason, or the note set.
+  std::string note;            // Transfer note, mint reason, or the note set.
 
   friend bool operator==(const Event&, const Event&) = default;
 };

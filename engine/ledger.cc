@@ -1,1 +1,595 @@
-// placeholder: implemented by its issue
+#include "engine/ledger.h"
+
+#include <algorithm>
+#include <cassert>
+#include <chrono>
+#include <deque>
+#include <thread>
+#include <utility>
+#include <variant>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/random/random.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "engine/absl_compat.h"
+#include "engine/error_code.h"
+#include "engine/projector.h"
+#include "engine/validation.h"
+
+namespace sbd {
+namespace {
+
+int64_t SystemClockMs() { return absl::ToUnixMillis(absl::Now()); }
+
+// A random (version 4) UUID in its canonical text form.
+std::string MakeUuid(absl::BitGen& random) {
+  const uint64_t high = (absl::Uniform<uint64_t>(random) & 0xffffffffffff0fffULL) | 0x4000ULL;
+  const uint64_t low =
+      (absl::Uniform<uint64_t>(random) & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;
+  return absl::StrFormat("%08x-%04x-%04x-%04x-%012x", high >> 32, (high >> 16) & 0xffff,
+                         high & 0xffff, low >> 48, low & 0xffffffffffffULL);
+}
+
+// The parameters of a transaction that decide whether a reused
+// transaction_id is a replay (same parameters) or a conflict.
+struct TransactionKeyFields {
+  EventType type;
+  std::string_view from_account;
+  std::string_view to_account;
+  int64_t amount;
+
+  bool Matches(const Event& event) const {
+    return event.type == type && event.from_account == from_account &&
+           event.to_account == to_account && event.amount == amount;
+  }
+};
+
+}  // namespace
+
+class Ledger::Impl {
+ public:
+  Impl(std::unique_ptr<EventLog> log, Options options)
+      : log_(std::move(log)), options_(std::move(options)), projector_(options_.accounts_expected) {
+    if (!options_.clock_ms) options_.clock_ms = SystemClockMs;
+  }
+
+  ~Impl() { Stop(); }
+
+  // Rebuilds the projection from the whole log; no subscriber sees it.
+  absl::Status Replay() {
+    absl::MutexLock lock(&projection_mutex_);
+    return log_->Read(1, log_->LastSeq(),
+                      [this](const Event& event)
+                          ABSL_NO_THREAD_SAFETY_ANALYSIS { return projector_.Apply(event); });
+  }
+
+  void StartWriter() {
+    writer_ = std::thread([this] { RunWriter(); });
+  }
+
+  void Submit(Command command, Done done) {
+    absl::Status refused;
+    {
+      absl::MutexLock lock(&queue_mutex_);
+      if (stopping_) {
+        refused = MakeError(ErrorCode::kUnavailable, "the ledger is shutting down");
+      } else if (queue_.size() >= options_.queue_size_max) {
+        refused = absl::ResourceExhaustedError("the command queue is full; retry shortly");
+      } else {
+        queue_.push_back(Pending{std::move(command), std::move(done)});
+        return;
+      }
+    }
+    std::move(done)(std::move(refused));  // Outside the lock: `done` may do anything.
+  }
+
+  void Stop() {
+    {
+      absl::MutexLock lock(&queue_mutex_);
+      stopping_ = true;
+    }
+    if (writer_.joinable()) writer_.join();
+  }
+
+  void AddSubscriber(Subscriber* subscriber) {
+    absl::MutexLock lock(&subscribers_mutex_);
+    subscribers_.push_back(subscriber);
+  }
+
+  void RemoveSubscriber(Subscriber* subscriber) {
+    absl::MutexLock lock(&subscribers_mutex_);
+    subscribers_.erase(std::remove(subscribers_.begin(), subscribers_.end(), subscriber),
+                       subscribers_.end());
+  }
+
+  int64_t LastSeq() const {
+    absl::ReaderMutexLock lock(&projection_mutex_);
+    return projector_.last_seq();
+  }
+
+  absl::StatusOr<AccountSnapshot> Snapshot(std::string_view name) const {
+    absl::StatusOr<std::string> account = CanonicalUsername(name);
+    if (!account.ok()) return account.status();
+    absl::ReaderMutexLock lock(&projection_mutex_);
+    std::optional<int64_t> balance = projector_.Balance(*account);
+    if (!balance) return AccountNotFound(*account);
+    return AccountSnapshot{projector_.last_seq(), *balance};
+  }
+
+  absl::StatusOr<std::vector<Event>> History(std::string_view name, size_t skip,
+                                             size_t limit) const {
+    absl::StatusOr<std::string> account = CanonicalUsername(name);
+    if (!account.ok()) return account.status();
+    std::vector<int64_t> seqs;
+    std::vector<std::optional<std::string>> notes;
+    {
+      absl::ReaderMutexLock lock(&projection_mutex_);
+      if (!projector_.HasAccount(*account)) return AccountNotFound(*account);
+      absl::Span<const int64_t> all = projector_.AccountSeqs(*account);
+      for (size_t i = skip; i < all.size() && seqs.size() < limit; ++i) {
+        const int64_t seq = all[all.size() - 1 - i];
+        seqs.push_back(seq);
+        std::optional<std::string_view> note = projector_.NoteOverride(seq, *account);
+        notes.push_back(note ? std::optional<std::string>(*note) : std::nullopt);
+      }
+    }
+    absl::StatusOr<std::vector<Event>> events = log_->ReadSeqs(seqs);
+    if (!events.ok()) return events.status();
+    for (size_t i = 0; i < events->size(); ++i) {
+      if (notes[i]) (*events)[i].note = *notes[i];
+    }
+    return events;
+  }
+
+  absl::StatusOr<std::vector<Event>> EventsAfter(std::string_view name, int64_t after_seq,
+                                                 int64_t until_seq, size_t limit) const {
+    absl::StatusOr<std::string> account = CanonicalUsername(name);
+    if (!account.ok()) return account.status();
+    std::vector<int64_t> seqs;
+    {
+      absl::ReaderMutexLock lock(&projection_mutex_);
+      if (!projector_.HasAccount(*account)) return AccountNotFound(*account);
+      absl::Span<const int64_t> all = projector_.AccountSeqs(*account);
+      for (auto it = std::upper_bound(all.begin(), all.end(), after_seq);
+           it != all.end() && *it <= until_seq && seqs.size() < limit; ++it) {
+        seqs.push_back(*it);
+      }
+    }
+    return log_->ReadSeqs(seqs);
+  }
+
+  absl::StatusOr<int64_t> Balance(std::string_view name) const {
+    absl::StatusOr<AccountSnapshot> snapshot = Snapshot(name);
+    if (!snapshot.ok()) return snapshot.status();
+    return snapshot->balance;
+  }
+
+  absl::int128 TotalBalance() const {
+    absl::ReaderMutexLock lock(&projection_mutex_);
+    return projector_.total_balance();
+  }
+
+  absl::int128 TotalMinted() const {
+    absl::ReaderMutexLock lock(&projection_mutex_);
+    return projector_.total_minted();
+  }
+
+  const EventLog& log() const { return *log_; }
+
+ private:
+  struct Pending {
+    Command command;
+    Done done;
+  };
+
+  // What validation decided for one command of a batch.
+  struct Outcome {
+    absl::Status error;             // Set: rejected, nothing appended.
+    std::optional<size_t> pending;  // Index into the batch's new events.
+    std::optional<Event> original;  // A replay of an already committed event.
+    bool duplicate = false;
+  };
+
+  // The batch's view of the state: committed projection plus the effects of
+  // the batch's earlier commands. Only the writer thread uses it.
+  class BatchState {
+   public:
+    BatchState(const Projector& projector, const EventLog& log)
+        : projector_(projector), log_(log), next_seq_(projector.last_seq() + 1) {}
+
+    bool HasAccount(const std::string& account) const {
+      return opened_.contains(account) || projector_.HasAccount(account);
+    }
+
+    int64_t BalanceOf(const std::string& account) const {
+      auto it = balances_.find(account);
+      if (it != balances_.end()) return it->second;
+      return projector_.Balance(account).value_or(0);
+    }
+
+    // The committed or pending event recorded under `transaction_id`.
+    // nullopt if none; an error if the log cannot be read.
+    absl::StatusOr<std::optional<Event>> FindTransaction(const std::string& transaction_id,
+                                                         std::optional<size_t>* pending_index) {
+      *pending_index = std::nullopt;
+      if (auto it = pending_by_transaction_.find(transaction_id);
+          it != pending_by_transaction_.end()) {
+        *pending_index = it->second;
+        return std::optional<Event>(events_[it->second]);
+      }
+      std::optional<int64_t> seq = projector_.SeqOfTransaction(transaction_id);
+      if (!seq) return std::optional<Event>();
+      absl::StatusOr<std::vector<Event>> read = log_.ReadSeqs({*seq});
+      if (!read.ok()) return read.status();
+      if (read->front().transaction_id != transaction_id) {
+        // Two ids with one 128-bit key: never expected (see Projector).
+        return absl::InternalError("transaction_id key collision");
+      }
+      return std::optional<Event>(std::move(read->front()));
+    }
+
+    // Whether `account` took part in the transaction `event` (at `seq`).
+    bool IsParty(const std::string& account, const Event& event,
+                 std::optional<size_t> pending_index) const {
+      if (pending_index) return event.from_account == account || event.to_account == account;
+      absl::Span<const int64_t> seqs = projector_.AccountSeqs(account);
+      return std::binary_search(seqs.begin(), seqs.end(), event.seq);
+    }
+
+    size_t Add(Event event) {
+      event.seq = next_seq_++;
+      switch (event.type) {
+        case EventType::kAccountOpened:
+          opened_.insert(event.to_account);
+          balances_[event.to_account] = 0;
+          break;
+        case EventType::kTokensMinted:
+          balances_[event.to_account] = event.to_balance;
+          break;
+        case EventType::kTokensTransferred:
+          balances_[event.from_account] = event.from_balance;
+          balances_[event.to_account] = event.to_balance;
+          break;
+        case EventType::kTransactionNoteSet:
+          break;
+      }
+      if (event.type == EventType::kTokensMinted || event.type == EventType::kTokensTransferred) {
+        pending_by_transaction_[event.transaction_id] = events_.size();
+      }
+      events_.push_back(std::move(event));
+      return events_.size() - 1;
+    }
+
+    std::vector<Event>& events() { return events_; }
+
+   private:
+    const Projector& projector_;
+    const EventLog& log_;
+    int64_t next_seq_;
+    std::vector<Event> events_;
+    absl::flat_hash_set<std::string> opened_;
+    absl::flat_hash_map<std::string, int64_t> balances_;
+    absl::flat_hash_map<std::string, size_t> pending_by_transaction_;
+  };
+
+  static absl::Status AccountNotFound(std::string_view account) {
+    return MakeError(ErrorCode::kAccountNotFound,
+                     absl::StrCat("account '", ToAbsl(account), "' does not exist"));
+  }
+
+  // The projection as the writer sees it: the writer is its only mutator, so
+  // it reads without the lock that other threads need.
+  const Projector& WriterProjection() const ABSL_NO_THREAD_SAFETY_ANALYSIS { return projector_; }
+
+  void RunWriter() {
+    std::vector<Pending> batch;
+    for (;;) {
+      batch.clear();
+      {
+        absl::MutexLock lock(&queue_mutex_);
+        queue_mutex_.Await(absl::Condition(
+            +[](Impl* impl) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+              return !impl->queue_.empty() || impl->stopping_;
+            },
+            this));
+        if (queue_.empty()) return;  // Stopping, and every command is done.
+        const size_t count = std::min(queue_.size(), options_.batch_size_max);
+        for (size_t i = 0; i < count; ++i) {
+          batch.push_back(std::move(queue_.front()));
+          queue_.pop_front();
+        }
+      }
+      ProcessBatch(batch);
+    }
+  }
+
+  void ProcessBatch(std::vector<Pending>& batch) {
+    BatchState state(WriterProjection(), *log_);
+    std::vector<Outcome> outcomes;
+    outcomes.reserve(batch.size());
+    for (Pending& pending : batch) {
+      outcomes.push_back(
+          std::visit([&](const auto& command) { return Decide(command, state); }, pending.command));
+    }
+
+    std::vector<Event>& events = state.events();
+    absl::Status committed = absl::OkStatus();
+    if (!events.empty()) {
+      const auto start = std::chrono::steady_clock::now();
+      committed = log_->Append(events);
+      const absl::Duration latency = absl::FromChrono(std::chrono::steady_clock::now() - start);
+      if (options_.on_commit) options_.on_commit(events.size(), latency, committed.ok());
+    }
+
+    if (committed.ok() && !events.empty()) {
+      {
+        absl::MutexLock lock(&projection_mutex_);
+        for (const Event& event : events) {
+          absl::Status applied = projector_.Apply(event);
+          // Validation ran against this very projection: a contradiction here
+          // is a bug in the ledger, not bad input.
+          assert(applied.ok() && "validated event contradicts the projection");
+          (void)applied;
+        }
+      }
+      Publish(events);
+    }
+
+    for (size_t i = 0; i < batch.size(); ++i) {
+      Complete(std::move(batch[i].done), outcomes[i], events, committed);
+    }
+  }
+
+  void Publish(absl::Span<const Event> events) {
+    std::vector<Subscriber*> subscribers;
+    {
+      absl::MutexLock lock(&subscribers_mutex_);
+      subscribers = subscribers_;
+    }
+    for (Subscriber* subscriber : subscribers) subscriber->OnEvents(events);
+  }
+
+  static void Complete(Done done, Outcome& outcome, const std::vector<Event>& events,
+                       const absl::Status& committed) {
+    if (!outcome.error.ok()) {
+      std::move(done)(std::move(outcome.error));
+    } else if (outcome.original) {
+      std::move(done)(CommandResult{std::move(*outcome.original), true});
+    } else if (!committed.ok()) {
+      std::move(done)(
+          MakeError(ErrorCode::kUnavailable,
+                    absl::StrCat("the event log cannot be written: ", committed.message())));
+    } else {
+      std::move(done)(CommandResult{events[*outcome.pending], outcome.duplicate});
+    }
+  }
+
+  static Outcome Rejected(absl::Status status) {
+    Outcome outcome;
+    outcome.error = std::move(status);
+    return outcome;
+  }
+
+  // Resolves a transaction_id the command carries: a fresh one proceeds
+  // (nullopt); a reused one becomes a replay or a conflict (an Outcome).
+  std::optional<Outcome> CheckReuse(const std::string& transaction_id,
+                                    const TransactionKeyFields& fields, BatchState& state) {
+    std::optional<size_t> pending_index;
+    absl::StatusOr<std::optional<Event>> found =
+        state.FindTransaction(transaction_id, &pending_index);
+    if (!found.ok()) {
+      return Rejected(MakeError(ErrorCode::kUnavailable, ToStd(found.status().message())));
+    }
+    if (!found->has_value()) return std::nullopt;
+    if (!fields.Matches(**found)) {
+      return Rejected(MakeError(ErrorCode::kTransactionIdConflict,
+                                "transaction_id was already used with other parameters"));
+    }
+    Outcome outcome;
+    outcome.duplicate = true;
+    if (pending_index) {
+      outcome.pending = pending_index;  // Answered once its batch commits.
+    } else {
+      outcome.original = std::move(**found);
+    }
+    return outcome;
+  }
+
+  Event NewEvent(EventType type, std::string actor, std::string transaction_id) {
+    Event event;
+    event.type = type;
+    event.timestamp_ms = options_.clock_ms();
+    event.actor = std::move(actor);
+    event.transaction_id = transaction_id.empty() ? MakeUuid(random_) : std::move(transaction_id);
+    return event;
+  }
+
+  Outcome Decide(const OpenAccountCommand& command, BatchState& state) {
+    absl::StatusOr<std::string> account = CanonicalUsername(command.account);
+    if (!account.ok()) return Rejected(account.status());
+    if (state.HasAccount(*account)) {
+      return Rejected(MakeError(ErrorCode::kAccountExists,
+                                absl::StrCat("account '", *account, "' already exists")));
+    }
+    Event event;
+    event.type = EventType::kAccountOpened;
+    event.timestamp_ms = options_.clock_ms();
+    event.actor = command.actor;
+    event.to_account = *account;
+    Outcome outcome;
+    outcome.pending = state.Add(std::move(event));
+    return outcome;
+  }
+
+  Outcome Decide(const MintCommand& command, BatchState& state) {
+    absl::StatusOr<std::string> account = CanonicalUsername(command.account);
+    if (!account.ok()) return Rejected(account.status());
+    absl::StatusOr<int64_t> amount = ValidateAmount(command.amount);
+    if (!amount.ok()) return Rejected(amount.status());
+    if (absl::Status status = ValidateNote(command.reason); !status.ok()) {
+      return Rejected(
+          MakeError(ErrorCode::kInvalidField, absl::StrCat("reason: ", status.message())));
+    }
+    if (!command.transaction_id.empty()) {
+      if (absl::Status status = ValidateTransactionId(command.transaction_id); !status.ok()) {
+        return Rejected(status);
+      }
+      TransactionKeyFields fields{EventType::kTokensMinted, "", *account, *amount};
+      if (std::optional<Outcome> reuse = CheckReuse(command.transaction_id, fields, state)) {
+        return std::move(*reuse);
+      }
+    }
+    if (!state.HasAccount(*account)) return Rejected(AccountNotFound(*account));
+    const int64_t balance = state.BalanceOf(*account);
+    if (*amount > kAmountMax - balance) {
+      return Rejected(
+          MakeError(ErrorCode::kBalanceOverflow, "the balance would exceed 9007199254740991"));
+    }
+    Event event = NewEvent(EventType::kTokensMinted, command.actor, command.transaction_id);
+    event.to_account = *account;
+    event.amount = *amount;
+    event.to_balance = balance + *amount;
+    event.note = command.reason;
+    Outcome outcome;
+    outcome.pending = state.Add(std::move(event));
+    return outcome;
+  }
+
+  Outcome Decide(const TransferCommand& command, BatchState& state) {
+    absl::StatusOr<std::string> from = CanonicalUsername(command.from_account);
+    if (!from.ok()) return Rejected(from.status());
+    absl::StatusOr<std::string> to = CanonicalUsername(command.to_account);
+    if (!to.ok()) return Rejected(to.status());
+    absl::StatusOr<int64_t> amount = ValidateAmount(command.amount);
+    if (!amount.ok()) return Rejected(amount.status());
+    if (absl::Status status = ValidateNote(command.note); !status.ok()) return Rejected(status);
+    if (!command.transaction_id.empty()) {
+      if (absl::Status status = ValidateTransactionId(command.transaction_id); !status.ok()) {
+        return Rejected(status);
+      }
+    }
+    if (*from == *to) {
+      return Rejected(MakeError(ErrorCode::kSelfTransfer, "cannot send tokens to yourself"));
+    }
+    if (!command.transaction_id.empty()) {
+      TransactionKeyFields fields{EventType::kTokensTransferred, *from, *to, *amount};
+      if (std::optional<Outcome> reuse = CheckReuse(command.transaction_id, fields, state)) {
+        return std::move(*reuse);
+      }
+    }
+    if (!state.HasAccount(*from)) return Rejected(AccountNotFound(*from));
+    if (!state.HasAccount(*to)) return Rejected(AccountNotFound(*to));
+    const int64_t from_balance = state.BalanceOf(*from);
+    const int64_t to_balance = state.BalanceOf(*to);
+    if (from_balance < *amount) {
+      return Rejected(MakeError(ErrorCode::kInsufficientFunds, "Insufficient sbd_tokens"));
+    }
+    if (*amount > kAmountMax - to_balance) {
+      return Rejected(MakeError(ErrorCode::kBalanceOverflow,
+                                "the recipient's balance would exceed 9007199254740991"));
+    }
+    Event event = NewEvent(EventType::kTokensTransferred, *from, command.transaction_id);
+    event.from_account = *from;
+    event.to_account = *to;
+    event.amount = *amount;
+    event.from_balance = from_balance - *amount;
+    event.to_balance = to_balance + *amount;
+    event.note = command.note;
+    Outcome outcome;
+    outcome.pending = state.Add(std::move(event));
+    return outcome;
+  }
+
+  Outcome Decide(const SetNoteCommand& command, BatchState& state) {
+    absl::StatusOr<std::string> actor = CanonicalUsername(command.actor);
+    if (!actor.ok()) return Rejected(actor.status());
+    if (absl::Status status = ValidateTransactionId(command.transaction_id); !status.ok()) {
+      return Rejected(status);
+    }
+    if (absl::Status status = ValidateNote(command.note); !status.ok()) return Rejected(status);
+    if (!state.HasAccount(*actor)) return Rejected(AccountNotFound(*actor));
+    std::optional<size_t> pending_index;
+    absl::StatusOr<std::optional<Event>> found =
+        state.FindTransaction(command.transaction_id, &pending_index);
+    if (!found.ok())
+      return Rejected(MakeError(ErrorCode::kUnavailable, ToStd(found.status().message())));
+    if (!found->has_value() || !state.IsParty(*actor, **found, pending_index)) {
+      return Rejected(
+          MakeError(ErrorCode::kTransactionNotFound, "no transaction with this id involves you"));
+    }
+    Event event = NewEvent(EventType::kTransactionNoteSet, *actor, command.transaction_id);
+    event.note = command.note;
+    Outcome outcome;
+    outcome.pending = state.Add(std::move(event));
+    return outcome;
+  }
+
+  const std::unique_ptr<EventLog> log_;
+  Options options_;
+  absl::BitGen random_;  // Writer thread only.
+
+  mutable absl::Mutex projection_mutex_;
+  Projector projector_ ABSL_GUARDED_BY(projection_mutex_);
+
+  absl::Mutex queue_mutex_;
+  std::deque<Pending> queue_ ABSL_GUARDED_BY(queue_mutex_);
+  bool stopping_ ABSL_GUARDED_BY(queue_mutex_) = false;
+
+  absl::Mutex subscribers_mutex_;
+  std::vector<Subscriber*> subscribers_ ABSL_GUARDED_BY(subscribers_mutex_);
+
+  std::thread writer_;
+};
+
+absl::StatusOr<std::unique_ptr<Ledger>> Ledger::Open(std::unique_ptr<EventLog> log,
+                                                     Options options) {
+  auto impl = std::make_unique<Impl>(std::move(log), std::move(options));
+  if (absl::Status status = impl->Replay(); !status.ok()) return status;
+  impl->StartWriter();
+  return std::unique_ptr<Ledger>(new Ledger(std::move(impl)));
+}
+
+Ledger::Ledger(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Ledger::~Ledger() { Stop(); }
+
+void Ledger::AddSubscriber(Subscriber* subscriber) { impl_->AddSubscriber(subscriber); }
+void Ledger::RemoveSubscriber(Subscriber* subscriber) { impl_->RemoveSubscriber(subscriber); }
+void Ledger::Submit(Command command, Done done) {
+  impl_->Submit(std::move(command), std::move(done));
+}
+
+std::future<absl::StatusOr<CommandResult>> Ledger::Submit(Command command) {
+  auto promise = std::make_shared<std::promise<absl::StatusOr<CommandResult>>>();
+  std::future<absl::StatusOr<CommandResult>> future = promise->get_future();
+  Submit(std::move(command), [promise](absl::StatusOr<CommandResult> result) {
+    promise->set_value(std::move(result));
+  });
+  return future;
+}
+
+void Ledger::Stop() { impl_->Stop(); }
+int64_t Ledger::LastSeq() const { return impl_->LastSeq(); }
+absl::StatusOr<int64_t> Ledger::Balance(std::string_view account) const {
+  return impl_->Balance(account);
+}
+absl::StatusOr<Ledger::AccountSnapshot> Ledger::Snapshot(std::string_view account) const {
+  return impl_->Snapshot(account);
+}
+absl::StatusOr<std::vector<Event>> Ledger::History(std::string_view account, size_t skip,
+                                                   size_t limit) const {
+  return impl_->History(account, skip, limit);
+}
+absl::StatusOr<std::vector<Event>> Ledger::EventsAfter(std::string_view account, int64_t after_seq,
+                                                       int64_t until_seq, size_t limit) const {
+  return impl_->EventsAfter(account, after_seq, until_seq, limit);
+}
+absl::int128 Ledger::TotalBalance() const { return impl_->TotalBalance(); }
+absl::int128 Ledger::TotalMinted() const { return impl_->TotalMinted(); }
+const EventLog& Ledger::log() const { return impl_->log(); }
+
+}  // namespace sbd

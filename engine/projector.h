@@ -43,7 +43,7 @@ class Projector {
   int64_t last_seq() const { return last_seq_; }
   size_t account_count() const { return accounts_.size(); }
   std::optional<int64_t> Balance(std::string_view account) const;
-  bool HasAccount(std::string_view account) const { return accounts_.contains(account); }
+  bool HasAccount(std::string_view account) const;
 
   // Sum of every mint, and sum of every balance; equal in a sound log. 128
   // bits: a million accounts at the 2^53-1 cap would overflow int64_t.
