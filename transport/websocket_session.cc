@@ -1,1 +1,389 @@
-// placeholder: implemented by its issue
+#include "transport/websocket_session.h"
+
+#include <algorithm>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/version.hpp>
+#include <boost/beast/websocket.hpp>
+#include <boost/json/parse.hpp>
+#include <chrono>
+#include <deque>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "transport/messages.h"
+#include "transport/notifier.h"
+
+namespace sbd {
+namespace {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace websocket = beast::websocket;
+using tcp = net::ip::tcp;
+
+// A client only ever sends {"type":"ping"}; anything much larger is not a
+// message of this API, and a small cap keeps a hostile client from making the
+// server buffer megabytes (Beast closes with 1009 past it).
+constexpr size_t kClientMessageBytesMax = 4096;
+
+// A close we start (1001, 1003, 1008, 1011, 1013) waits this long for the
+// close handshake, then drops the socket. A client that stopped reading may
+// never let the close frame through; Beast's server default is the same 30 s.
+constexpr std::chrono::seconds kCloseHandshakeTimeout{30};
+
+// The accept handshake (the 101 answer) must be written within this long.
+constexpr std::chrono::seconds kAcceptTimeout{10};
+
+int64_t NowSeconds(const ServerContext& context) {
+  if (context.now_s) return context.now_s();
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// The session's socket on a strand of its own. The HTTP side may have
+// accepted on a plain io_context executor; moving the descriptor to a new
+// socket bound to a strand makes every handler of this session (including
+// Beast's internal timers and automatic pongs) run serialised.
+tcp::socket OnOwnStrand(beast::tcp_stream& stream) {
+  stream.expires_never();
+  tcp::socket& old = stream.socket();
+  tcp::socket socket(net::make_strand(stream.get_executor()));
+  boost::system::error_code ec;
+  const tcp::endpoint local = old.local_endpoint(ec);
+  if (ec) return socket;  // Dead already: the accept on it will fail.
+  tcp::socket::native_handle_type fd = old.release(ec);
+  if (ec) return socket;
+  socket.assign(local.protocol(), fd, ec);
+  return socket;
+}
+
+// True if `text` is {"type":"ping"} (any extra members are tolerated).
+bool IsPing(std::string_view text) {
+  boost::system::error_code ec;
+  boost::json::value value = boost::json::parse(text, ec);
+  if (ec || !value.is_object()) return false;
+  const boost::json::value* type = value.as_object().if_contains("type");
+  return type != nullptr && type->is_string() && type->as_string() == "ping";
+}
+
+// One WebSocket connection. Every member below is touched on the strand only
+// (the one the socket's executor is), except `strand_` and the immutable
+// identity fields, which Deliver/GoAway read from other threads.
+class WebSocketSession : public NotificationSink,
+                         public std::enable_shared_from_this<WebSocketSession> {
+ public:
+  WebSocketSession(tcp::socket socket, std::string username, Identity identity,
+                   std::optional<int64_t> since, const ServerContext& context)
+      : strand_(socket.get_executor()),
+        ws_(std::move(socket)),
+        context_(context),
+        username_(std::move(username)),
+        identity_(std::move(identity)),
+        since_(since),
+        expiry_timer_(strand_),
+        close_deadline_(strand_) {}
+
+  void Start(http::request<http::string_body> upgrade) {
+    upgrade_ = std::move(upgrade);
+    net::dispatch(strand_, [self = shared_from_this()] { self->Accept(); });
+  }
+
+  // NotificationSink; writer thread.
+  void Deliver(std::vector<Notification> notifications) override {
+    net::post(strand_, [self = shared_from_this(), batch = std::move(notifications)]() mutable {
+      self->OnLive(std::move(batch));
+    });
+  }
+
+  // NotificationSink; any thread.
+  void GoAway() override {
+    net::post(strand_, [self = shared_from_this()] {
+      self->Close(websocket::close_code::going_away, "server shutting down");
+    });
+  }
+
+ private:
+  enum class Phase {
+    kAccepting,  // Handshake not finished; not registered yet.
+    kReplaying,  // `since` replay running; live messages are held back.
+    kLive,       // Live messages go straight to the outbox.
+    kClosing,    // A close was started; nothing more is queued.
+    kDone,       // The read loop ended; the session is finished.
+  };
+
+  struct Outgoing {
+    std::shared_ptr<const std::string> text;
+    bool counted = false;  // Part of the backlog the limit bounds (live and pongs).
+  };
+
+  void Accept() {
+    websocket::stream_base::timeout timeouts =
+        websocket::stream_base::timeout::suggested(beast::role_type::server);
+    timeouts.handshake_timeout = kAcceptTimeout;
+    // Beast pings after half the idle timeout without incoming data and drops
+    // the connection at the full timeout: "ping every interval, dead after
+    // one more interval without a pong".
+    timeouts.idle_timeout = 2 * context_.options.websocket_ping_interval;
+    timeouts.keep_alive_pings = true;
+    ws_.set_option(timeouts);
+    ws_.set_option(websocket::stream_base::decorator([](websocket::response_type& response) {
+      response.set(http::field::server, "sbd-ledger");
+    }));
+    ws_.read_message_max(kClientMessageBytesMax);
+    ws_.text(true);
+    ws_.async_accept(upgrade_,
+                     beast::bind_front_handler(&WebSocketSession::OnAccept, shared_from_this()));
+  }
+
+  void OnAccept(beast::error_code ec) {
+    upgrade_ = {};
+    if (ec) {
+      phase_ = Phase::kDone;
+      return;
+    }
+    // Handshake done: from now on the close handshake needs its own deadline.
+    websocket::stream_base::timeout timeouts;
+    ws_.get_option(timeouts);
+    timeouts.handshake_timeout = kCloseHandshakeTimeout;
+    ws_.set_option(timeouts);
+
+    DoRead();
+    // Register BEFORE the snapshot: every event after the snapshot's seq is
+    // then published while we are registered, so none is missed; the ones
+    // at or before it that still arrive are dropped in OnLive.
+    registered_ = context_.notifier->Register(username_, shared_from_this());
+    if (!registered_) {
+      Close(websocket::close_code::going_away, "server shutting down");
+      return;
+    }
+    const int64_t ttl_s = identity_.expires_at_s - NowSeconds(context_);
+    if (ttl_s <= 0) {
+      Close(websocket::close_code::policy_error, "token expired");
+      return;
+    }
+    expiry_timer_.expires_after(std::chrono::seconds(ttl_s));
+    expiry_timer_.async_wait([self = shared_from_this()](beast::error_code wait_ec) {
+      if (!wait_ec) self->Close(websocket::close_code::policy_error, "token expired");
+    });
+
+    absl::StatusOr<Ledger::AccountSnapshot> snapshot = context_.ledger->Snapshot(username_);
+    if (!snapshot.ok()) {
+      Close(websocket::close_code::policy_error, "account_not_found");
+      return;
+    }
+    snapshot_seq_ = snapshot->seq;
+    Enqueue(std::make_shared<const std::string>(
+                EncodeConnected(snapshot->seq, username_, snapshot->balance)),
+            /*counted=*/false);
+    if (since_.has_value()) {
+      context_.metrics->CountResume();
+      replay_cursor_ = std::max<int64_t>(*since_, 0);
+    }
+    if (since_.has_value() && replay_cursor_ < snapshot_seq_) {
+      phase_ = Phase::kReplaying;
+      ReplayNextChunk();
+    } else {
+      phase_ = Phase::kLive;
+    }
+  }
+
+  // Reads the next chunk of missed events (at most kResumeEventsPerRead) and
+  // queues their messages. Called again only once the outbox has drained, so
+  // a client far behind never makes us hold its history in memory. Runs on
+  // the strand, off the ledger's writer thread.
+  void ReplayNextChunk() {
+    // Loops only if a chunk queued nothing, so the write loop never stalls.
+    while (phase_ == Phase::kReplaying && outbox_.empty()) ReplayOneChunk();
+  }
+
+  void ReplayOneChunk() {
+    absl::StatusOr<std::vector<Event>> events = context_.ledger->EventsAfter(
+        username_, replay_cursor_, snapshot_seq_, kResumeEventsPerRead);
+    if (!events.ok()) {
+      Close(websocket::close_code::internal_error, "resume failed");
+      return;
+    }
+    for (const Event& event : *events) {
+      std::optional<std::string> text = EncodeNotification(event, username_);
+      if (text.has_value()) {
+        Enqueue(std::make_shared<const std::string>(std::move(*text)), /*counted=*/false);
+      }
+    }
+    if (!events->empty()) replay_cursor_ = events->back().seq;
+    if (events->size() < kResumeEventsPerRead || replay_cursor_ >= snapshot_seq_) {
+      // Replay complete: the held live messages (all seq > snapshot) follow
+      // the replayed ones (all seq <= snapshot) in the outbox.
+      phase_ = Phase::kLive;
+      for (Notification& held : held_) Enqueue(std::move(held.text), /*counted=*/true);
+      held_.clear();
+    }
+  }
+
+  void OnLive(std::vector<Notification> batch) {
+    if (phase_ != Phase::kReplaying && phase_ != Phase::kLive) return;
+    for (Notification& notification : batch) {
+      // Covered by `connected`'s seq (and so by the replay up to it).
+      if (notification.seq <= snapshot_seq_) continue;
+      backlog_messages_++;
+      backlog_bytes_ += notification.text->size();
+      if (phase_ == Phase::kReplaying) {
+        held_.push_back(std::move(notification));
+      } else {
+        Enqueue(std::move(notification.text), /*counted=*/true, /*already_counted=*/true);
+      }
+    }
+    if (backlog_messages_ > context_.options.websocket_backlog_messages_max ||
+        backlog_bytes_ > context_.options.websocket_backlog_bytes_max) {
+      context_.metrics->CountSlowConsumerDisconnect();
+      Close(websocket::close_code::try_again_later, "backlog limit");
+    }
+  }
+
+  void Enqueue(std::shared_ptr<const std::string> text, bool counted,
+               bool already_counted = false) {
+    if (counted && !already_counted) {
+      backlog_messages_++;
+      backlog_bytes_ += text->size();
+    }
+    outbox_.push_back({std::move(text), counted});
+    if (!writing_) DoWrite();
+  }
+
+  void DoWrite() {
+    writing_ = true;
+    // Moved out of the outbox so that clearing it (close) never frees the
+    // buffer Beast is writing from.
+    in_flight_ = std::move(outbox_.front());
+    outbox_.pop_front();
+    ws_.async_write(net::buffer(*in_flight_.text),
+                    beast::bind_front_handler(&WebSocketSession::OnWrite, shared_from_this()));
+  }
+
+  void OnWrite(beast::error_code ec, size_t /*bytes*/) {
+    writing_ = false;
+    Outgoing sent = std::move(in_flight_);
+    if (ec) {
+      // The read loop sees the dead socket and finishes the session.
+      Abort();
+      return;
+    }
+    context_.metrics->CountMessagesSent(1);
+    if (sent.counted) {
+      backlog_messages_--;
+      backlog_bytes_ -= sent.text->size();
+    }
+    if (phase_ != Phase::kReplaying && phase_ != Phase::kLive) return;  // Closing.
+    if (outbox_.empty() && phase_ == Phase::kReplaying) ReplayNextChunk();
+    if (!outbox_.empty() && !writing_) DoWrite();
+  }
+
+  void DoRead() {
+    ws_.async_read(read_buffer_,
+                   beast::bind_front_handler(&WebSocketSession::OnRead, shared_from_this()));
+  }
+
+  void OnRead(beast::error_code ec, size_t /*bytes*/) {
+    if (ec) {
+      Finish();
+      return;
+    }
+    if (ws_.got_binary()) {
+      Close(websocket::close_code::unknown_data, "binary frames are not accepted");
+    } else if (phase_ == Phase::kReplaying || phase_ == Phase::kLive) {
+      if (IsPing(beast::buffers_to_string(read_buffer_.data()))) {
+        Enqueue(std::make_shared<const std::string>(EncodePong()), /*counted=*/true);
+      }
+    }
+    read_buffer_.consume(read_buffer_.size());
+    // Keep reading while closing too: the peer's close frame ends the loop.
+    DoRead();
+  }
+
+  // Starts the close handshake with `code`. Queued messages are dropped (the
+  // client resumes with `since`); the one being written finishes first.
+  void Close(websocket::close_code code, std::string_view reason) {
+    if (phase_ == Phase::kClosing || phase_ == Phase::kDone) return;
+    phase_ = Phase::kClosing;
+    Unregister();
+    expiry_timer_.cancel();
+    held_.clear();
+    outbox_.clear();
+    close_deadline_.expires_after(kCloseHandshakeTimeout);
+    close_deadline_.async_wait([self = shared_from_this()](beast::error_code wait_ec) {
+      if (!wait_ec) self->Abort();
+    });
+    ws_.async_close(websocket::close_reason(code, reason),
+                    [self = shared_from_this()](beast::error_code) {
+                      // The pending read completes too and finishes the session.
+                    });
+  }
+
+  // Drops the TCP connection at once; pending operations complete with an
+  // error and the read loop finishes the session.
+  void Abort() {
+    beast::error_code ignored;
+    beast::get_lowest_layer(ws_).socket().shutdown(tcp::socket::shutdown_both, ignored);
+    beast::get_lowest_layer(ws_).socket().close(ignored);
+  }
+
+  void Finish() {
+    phase_ = Phase::kDone;
+    Unregister();
+    expiry_timer_.cancel();
+    close_deadline_.cancel();
+    outbox_.clear();
+    held_.clear();
+    Abort();
+  }
+
+  void Unregister() {
+    if (!registered_) return;
+    registered_ = false;
+    context_.notifier->Unregister(username_, this);
+  }
+
+  const net::any_io_executor strand_;
+  websocket::stream<beast::tcp_stream> ws_;
+  const ServerContext context_;
+  const std::string username_;
+  const Identity identity_;
+  const std::optional<int64_t> since_;
+
+  http::request<http::string_body> upgrade_;
+  net::steady_timer expiry_timer_;
+  net::steady_timer close_deadline_;
+  beast::flat_buffer read_buffer_;
+
+  Phase phase_ = Phase::kAccepting;
+  bool registered_ = false;
+  int64_t snapshot_seq_ = 0;       // `connected`'s seq: live messages up to it are dropped.
+  int64_t replay_cursor_ = 0;      // Last seq replayed.
+  std::deque<Notification> held_;  // Live messages waiting for the replay to end.
+  std::deque<Outgoing> outbox_;    // Waiting for the write in flight.
+  Outgoing in_flight_;             // Being written when writing_.
+  bool writing_ = false;
+  // Live messages and pongs in held_ or outbox_ (the API's unsent backlog).
+  size_t backlog_messages_ = 0;
+  size_t backlog_bytes_ = 0;
+};
+
+}  // namespace
+
+void StartWebSocketSession(beast::tcp_stream stream, http::request<http::string_body> upgrade,
+                           std::string username, Identity identity, std::optional<int64_t> since,
+                           const ServerContext& context) {
+  auto session = std::make_shared<WebSocketSession>(OnOwnStrand(stream), std::move(username),
+                                                    std::move(identity), since, context);
+  session->Start(std::move(upgrade));
+}
+
+}  // namespace sbd
