@@ -1,1 +1,499 @@
-// placeholder: implemented by its issue
+#include "store/sqlite_event_log.h"
+
+#include <SQLiteCpp/Database.h>
+#include <SQLiteCpp/Exception.h>
+#include <SQLiteCpp/Statement.h>
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstring>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/synchronization/mutex.h"
+#include "store/event_hash.h"
+
+namespace sbd {
+namespace {
+
+// How long a connection waits on a lock held by another connection before
+// giving up with SQLITE_BUSY (-> kUnavailable). Readers in WAL mode only wait
+// during WAL recovery; the writer only when another process writes the file.
+constexpr int kBusyTimeoutMs = 5000;
+
+// Idle read connections kept open for reuse. Each reading thread holds one
+// while it reads; more than this many are closed on return rather than kept,
+// so a burst of readers does not pin file handles and page caches forever.
+constexpr size_t kIdleReadersMax = 16;
+
+// The schema of kSchemaVersion. STRICT makes SQLite refuse a value of the
+// wrong type instead of silently storing it. seq is the rowid: appends go to
+// the end of the table's b-tree, and it is the only index (see
+// docs/EVENT_LOG.md for why there is no other).
+constexpr const char* kCreateSchema = R"sql(
+CREATE TABLE events (
+  seq            INTEGER PRIMARY KEY,
+  type           INTEGER NOT NULL CHECK (type BETWEEN 1 AND 4),
+  timestamp_ms   INTEGER NOT NULL,
+  actor          TEXT    NOT NULL,
+  from_account   TEXT    NOT NULL,
+  to_account     TEXT    NOT NULL,
+  amount         INTEGER NOT NULL,
+  from_balance   INTEGER NOT NULL,
+  to_balance     INTEGER NOT NULL,
+  transaction_id TEXT    NOT NULL,
+  note           TEXT    NOT NULL,
+  hash           BLOB    NOT NULL CHECK (length(hash) = 32)
+) STRICT;
+CREATE TRIGGER events_no_update BEFORE UPDATE ON events
+BEGIN SELECT RAISE(ABORT, 'events is append-only: UPDATE refused'); END;
+CREATE TRIGGER events_no_delete BEFORE DELETE ON events
+BEGIN SELECT RAISE(ABORT, 'events is append-only: DELETE refused'); END;
+)sql";
+
+constexpr const char* kColumns =
+    "seq, type, timestamp_ms, actor, from_account, to_account, amount, from_balance, "
+    "to_balance, transaction_id, note, hash";
+
+std::string InsertSql() {
+  return absl::StrCat("INSERT INTO events (", kColumns, ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?)");
+}
+
+// The most specific absl code for an SQLite error (DESIGN.md, rule 3): what
+// a retry after the operator acts may fix is kUnavailable; a damaged file is
+// kDataLoss.
+absl::StatusCode CodeOf(int sqlite_code) {
+  switch (sqlite_code & 0xff) {
+    case SQLITE_FULL:
+    case SQLITE_IOERR:
+    case SQLITE_CANTOPEN:
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+    case SQLITE_PROTOCOL:
+      return absl::StatusCode::kUnavailable;
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+    case SQLITE_FORMAT:
+      return absl::StatusCode::kDataLoss;
+    case SQLITE_NOMEM:
+    case SQLITE_TOOBIG:
+      return absl::StatusCode::kResourceExhausted;
+    case SQLITE_READONLY:
+    case SQLITE_PERM:
+    case SQLITE_AUTH:
+      return absl::StatusCode::kPermissionDenied;
+    case SQLITE_CONSTRAINT:
+      return absl::StatusCode::kFailedPrecondition;
+    default:
+      return absl::StatusCode::kInternal;
+  }
+}
+
+absl::Status FromSqlite(const SQLite::Exception& error, const char* what, const std::string& path) {
+  return absl::Status(CodeOf(error.getErrorCode()),
+                      absl::StrCat(what, " ", path, ": ", error.what()));
+}
+
+absl::Status ChainBroken(int64_t seq, const std::string& why) {
+  return absl::DataLossError(absl::StrCat("hash chain broken at seq ", seq, ": ", why));
+}
+
+// Reads the 12 columns of kColumns from the current row of `statement`.
+absl::Status ReadRow(const SQLite::Statement& statement, Event& event, EventHash& hash) {
+  event.seq = statement.getColumn(0).getInt64();
+  const int64_t type = statement.getColumn(1).getInt64();
+  if (type < static_cast<int>(EventType::kAccountOpened) ||
+      type > static_cast<int>(EventType::kTransactionNoteSet)) {
+    return absl::DataLossError(absl::StrCat("unknown event type ", type, " at seq ", event.seq));
+  }
+  event.type = static_cast<EventType>(type);
+  event.timestamp_ms = statement.getColumn(2).getInt64();
+  event.actor = statement.getColumn(3).getString();
+  event.from_account = statement.getColumn(4).getString();
+  event.to_account = statement.getColumn(5).getString();
+  event.amount = statement.getColumn(6).getInt64();
+  event.from_balance = statement.getColumn(7).getInt64();
+  event.to_balance = statement.getColumn(8).getInt64();
+  event.transaction_id = statement.getColumn(9).getString();
+  event.note = statement.getColumn(10).getString();
+  const SQLite::Column stored = statement.getColumn(11);
+  if (stored.getBytes() != static_cast<int>(hash.size())) {
+    return ChainBroken(event.seq, "recorded hash is not 32 bytes");
+  }
+  std::memcpy(hash.data(), stored.getBlob(), hash.size());
+  return absl::OkStatus();
+}
+
+// Checks that `db` is an event log of a schema this build reads, or creates
+// the schema in an empty file. Changes nothing in a file it refuses.
+absl::Status CheckOrCreateSchema(SQLite::Database& db, const std::string& path, bool read_only) {
+  const int application_id = db.execAndGet("PRAGMA application_id").getInt();
+  const int schema_version = db.execAndGet("PRAGMA user_version").getInt();
+  if (application_id == 0 && schema_version == 0) {
+    if (db.execAndGet("SELECT count(*) FROM sqlite_schema").getInt() != 0) {
+      return absl::FailedPreconditionError(
+          absl::StrCat(path, " is another application's SQLite database, not an sbd event log"));
+    }
+    if (read_only) {
+      return absl::FailedPreconditionError(
+          absl::StrCat(path, " is an empty database, not an sbd event log"));
+    }
+    // Before the schema: journal_mode cannot change inside a transaction.
+    if (db.execAndGet("PRAGMA journal_mode=WAL").getString() != "wal") {
+      return absl::FailedPreconditionError(
+          absl::StrCat(path, ": the file system does not support SQLite's WAL mode"));
+    }
+    db.exec("BEGIN IMMEDIATE");
+    db.exec(kCreateSchema);
+    db.exec(absl::StrCat("PRAGMA application_id=", SqliteEventLog::kApplicationId));
+    db.exec(absl::StrCat("PRAGMA user_version=", SqliteEventLog::kSchemaVersion));
+    db.exec("COMMIT");
+    return absl::OkStatus();
+  }
+  if (application_id != SqliteEventLog::kApplicationId) {
+    return absl::FailedPreconditionError(
+        absl::StrFormat("%s is not an sbd event log (application_id 0x%08x, expected 0x%08x)", path,
+                        application_id, SqliteEventLog::kApplicationId));
+  }
+  if (schema_version > SqliteEventLog::kSchemaVersion) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(path, " has schema version ", schema_version, ", newer than this build's ",
+                     SqliteEventLog::kSchemaVersion, ": open it with a newer sbd-ledger"));
+  }
+  if (schema_version < SqliteEventLog::kSchemaVersion) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(path, " has unknown schema version ", schema_version));
+  }
+  if (!db.tableExists("events")) {
+    return absl::DataLossError(absl::StrCat(path, " is an sbd event log without its events table"));
+  }
+  if (!read_only && db.execAndGet("PRAGMA journal_mode=WAL").getString() != "wal") {
+    return absl::FailedPreconditionError(
+        absl::StrCat(path, ": the file system does not support SQLite's WAL mode"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+class SqliteEventLog::Impl {
+ public:
+  // A read-only connection and the statements reads reuse on it.
+  struct Reader {
+    explicit Reader(const std::string& path)
+        : db(path, SQLite::OPEN_READONLY, kBusyTimeoutMs),
+          range(db, absl::StrCat("SELECT ", kColumns,
+                                 " FROM events WHERE seq BETWEEN ? AND ? ORDER BY seq")),
+          by_seq(db, absl::StrCat("SELECT ", kColumns, " FROM events WHERE seq = ?")),
+          hash_at(db, "SELECT hash FROM events WHERE seq = ?") {}
+
+    // Ends any read transaction a statement holds, so the WAL can be
+    // checkpointed past it while the connection sits idle.
+    void Reset() {
+      range.tryReset();
+      by_seq.tryReset();
+      hash_at.tryReset();
+    }
+
+    SQLite::Database db;
+    SQLite::Statement range;
+    SQLite::Statement by_seq;
+    SQLite::Statement hash_at;
+  };
+
+  // A Reader borrowed from the pool for one read; returned when destroyed,
+  // unless the read failed (the connection may be the cause).
+  class ReaderLease {
+   public:
+    ReaderLease(const Impl& impl, std::unique_ptr<Reader> reader)
+        : impl_(impl), reader_(std::move(reader)) {}
+    ReaderLease(const ReaderLease&) = delete;
+    ReaderLease& operator=(const ReaderLease&) = delete;
+    ~ReaderLease() {
+      if (reader_ == nullptr) return;
+      reader_->Reset();
+      impl_.ReturnReader(std::move(reader_));
+    }
+    Reader& operator*() { return *reader_; }
+    void Discard() { reader_.reset(); }
+
+   private:
+    const Impl& impl_;
+    std::unique_ptr<Reader> reader_;
+  };
+
+  Impl(std::string path, std::unique_ptr<SQLite::Database> writer, int64_t last_seq,
+       EventHash last_hash)
+      : path_(std::move(path)),
+        writer_(std::move(writer)),
+        insert_(writer_ == nullptr ? nullptr
+                                   : std::make_unique<SQLite::Statement>(*writer_, InsertSql())),
+        last_seq_(last_seq),
+        last_hash_(last_hash) {}
+
+  ~Impl() {
+    // Statements before their connection.
+    insert_.reset();
+  }
+
+  absl::Status Append(absl::Span<const Event> events);
+  int64_t LastSeq() const { return last_seq_.load(std::memory_order_acquire); }
+  absl::Status Read(int64_t from_seq, int64_t to_seq,
+                    absl::FunctionRef<absl::Status(const Event&)> visit) const;
+  absl::StatusOr<std::vector<Event>> ReadSeqs(absl::Span<const int64_t> seqs) const;
+
+ private:
+  // An idle Reader, or a new one. Throws SQLite::Exception when a new
+  // connection cannot be opened.
+  std::unique_ptr<Reader> BorrowReader() const;
+  void ReturnReader(std::unique_ptr<Reader> reader) const;
+  absl::Status ReadOrThrow(int64_t from_seq, int64_t to_seq,
+                           absl::FunctionRef<absl::Status(const Event&)> visit,
+                           Reader& reader) const;
+
+  const std::string path_;
+  // Null when read-only. Used by the appending thread only.
+  std::unique_ptr<SQLite::Database> writer_;
+  std::unique_ptr<SQLite::Statement> insert_;
+  // Written after each commit by the appender, read by any thread.
+  std::atomic<int64_t> last_seq_;
+  // The hash of event last_seq_. Appending thread only.
+  EventHash last_hash_;
+
+  mutable absl::Mutex readers_mutex_;
+  mutable std::vector<std::unique_ptr<Reader>> idle_readers_ ABSL_GUARDED_BY(readers_mutex_);
+};
+
+std::unique_ptr<SqliteEventLog::Impl::Reader> SqliteEventLog::Impl::BorrowReader() const {
+  {
+    absl::MutexLock lock(&readers_mutex_);
+    if (!idle_readers_.empty()) {
+      std::unique_ptr<Reader> reader = std::move(idle_readers_.back());
+      idle_readers_.pop_back();
+      return reader;
+    }
+  }
+  // Opened outside the lock: it touches the file.
+  return std::make_unique<Reader>(path_);
+}
+
+void SqliteEventLog::Impl::ReturnReader(std::unique_ptr<Reader> reader) const {
+  absl::MutexLock lock(&readers_mutex_);
+  if (idle_readers_.size() < kIdleReadersMax) idle_readers_.push_back(std::move(reader));
+}
+
+absl::Status SqliteEventLog::Impl::Append(absl::Span<const Event> events) {
+  if (writer_ == nullptr) {
+    return absl::FailedPreconditionError(absl::StrCat("append to ", path_, ": opened read-only"));
+  }
+  if (events.empty()) return absl::OkStatus();
+  const int64_t first_seq = LastSeq() + 1;
+  for (size_t i = 0; i < events.size(); ++i) {
+    if (events[i].seq != first_seq + static_cast<int64_t>(i)) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("append to ", path_, ": event seq ", events[i].seq, " where seq ",
+                       first_seq + static_cast<int64_t>(i), " continues the log"));
+    }
+  }
+  EventHash hash = last_hash_;
+  try {
+    // A ROLLBACK that failed after an earlier error can leave a transaction
+    // open; end it so this batch starts clean.
+    if (sqlite3_get_autocommit(writer_->getHandle()) == 0) writer_->exec("ROLLBACK");
+    writer_->exec("BEGIN IMMEDIATE");
+    for (const Event& event : events) {
+      hash = ChainHash(hash, event);
+      SQLite::Statement& insert = *insert_;
+      insert.bind(1, event.seq);
+      insert.bind(2, static_cast<int>(event.type));
+      insert.bind(3, event.timestamp_ms);
+      insert.bindNoCopy(4, event.actor);
+      insert.bindNoCopy(5, event.from_account);
+      insert.bindNoCopy(6, event.to_account);
+      insert.bind(7, event.amount);
+      insert.bind(8, event.from_balance);
+      insert.bind(9, event.to_balance);
+      insert.bindNoCopy(10, event.transaction_id);
+      insert.bindNoCopy(11, event.note);
+      insert.bindNoCopy(12, hash.data(), static_cast<int>(hash.size()));
+      insert.exec();
+      insert.reset();
+    }
+    writer_->exec("COMMIT");
+  } catch (const SQLite::Exception& error) {
+    insert_->tryReset();
+    if (sqlite3_get_autocommit(writer_->getHandle()) == 0) {
+      try {
+        writer_->exec("ROLLBACK");
+      } catch (const SQLite::Exception&) {
+        // Retried at the start of the next Append.
+      }
+    }
+    return FromSqlite(error, "append to", path_);
+  }
+  last_hash_ = hash;
+  last_seq_.store(events.back().seq, std::memory_order_release);
+  return absl::OkStatus();
+}
+
+absl::Status SqliteEventLog::Impl::Read(int64_t from_seq, int64_t to_seq,
+                                        absl::FunctionRef<absl::Status(const Event&)> visit) const {
+  from_seq = std::max<int64_t>(from_seq, 1);
+  if (to_seq < from_seq) return absl::OkStatus();
+  std::optional<ReaderLease> lease;
+  try {
+    lease.emplace(*this, BorrowReader());
+    return ReadOrThrow(from_seq, to_seq, visit, **lease);
+  } catch (const SQLite::Exception& error) {
+    if (lease.has_value()) lease->Discard();
+    return FromSqlite(error, "read", path_);
+  }
+}
+
+absl::Status SqliteEventLog::Impl::ReadOrThrow(int64_t from_seq, int64_t to_seq,
+                                               absl::FunctionRef<absl::Status(const Event&)> visit,
+                                               Reader& reader) const {
+  EventHash previous = kGenesisHash;
+  bool previous_missing = false;
+  if (from_seq > 1) {
+    reader.hash_at.bind(1, from_seq - 1);
+    if (reader.hash_at.executeStep()) {
+      const SQLite::Column stored = reader.hash_at.getColumn(0);
+      if (stored.getBytes() != static_cast<int>(previous.size())) {
+        return ChainBroken(from_seq - 1, "recorded hash is not 32 bytes");
+      }
+      std::memcpy(previous.data(), stored.getBlob(), previous.size());
+    } else {
+      // Fine if the range is past the end; a break if any event follows.
+      previous_missing = true;
+    }
+    reader.hash_at.reset();
+  }
+  reader.range.bind(1, from_seq);
+  reader.range.bind(2, to_seq);
+  int64_t expected_seq = from_seq;
+  Event event;
+  EventHash recorded;
+  while (reader.range.executeStep()) {
+    if (absl::Status status = ReadRow(reader.range, event, recorded); !status.ok()) return status;
+    if (previous_missing) {
+      return ChainBroken(event.seq, absl::StrCat("event ", from_seq - 1, " is missing"));
+    }
+    if (event.seq != expected_seq) {
+      return ChainBroken(expected_seq, "the event is missing");
+    }
+    if (ChainHash(previous, event) != recorded) {
+      return ChainBroken(event.seq, "the recorded hash differs from the computed one");
+    }
+    previous = recorded;
+    ++expected_seq;
+    if (absl::Status status = visit(event); !status.ok()) return status;
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<Event>> SqliteEventLog::Impl::ReadSeqs(
+    absl::Span<const int64_t> seqs) const {
+  std::vector<Event> events;
+  events.reserve(seqs.size());
+  std::optional<ReaderLease> lease;
+  try {
+    lease.emplace(*this, BorrowReader());
+    SQLite::Statement& by_seq = (**lease).by_seq;
+    EventHash recorded;
+    for (int64_t seq : seqs) {
+      by_seq.bind(1, seq);
+      if (!by_seq.executeStep()) {
+        return absl::NotFoundError(absl::StrCat("seq ", seq, " is not in ", path_));
+      }
+      Event& event = events.emplace_back();
+      if (absl::Status status = ReadRow(by_seq, event, recorded); !status.ok()) return status;
+      by_seq.reset();
+    }
+  } catch (const SQLite::Exception& error) {
+    if (lease.has_value()) lease->Discard();
+    return FromSqlite(error, "read", path_);
+  }
+  return events;
+}
+
+absl::StatusOr<std::unique_ptr<SqliteEventLog>> SqliteEventLog::Open(const std::string& path,
+                                                                     Options options) {
+  std::error_code exists_error;
+  if (options.read_only && !std::filesystem::exists(path, exists_error)) {
+    return absl::NotFoundError(absl::StrCat("no event log at ", path));
+  }
+  const char* step = "open";
+  try {
+    auto db = std::make_unique<SQLite::Database>(
+        path,
+        options.read_only ? SQLite::OPEN_READONLY : SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE,
+        kBusyTimeoutMs);
+    step = "check the schema of";
+    if (absl::Status status = CheckOrCreateSchema(*db, path, options.read_only); !status.ok()) {
+      return status;
+    }
+    step = "configure";
+    if (!options.read_only) {
+      db->exec(options.durability == Durability::kFull ? "PRAGMA synchronous=FULL"
+                                                       : "PRAGMA synchronous=NORMAL");
+      db->exec(absl::StrCat("PRAGMA cache_size=", -options.cache_size_kib));
+      if (options.max_page_count > 0) {
+        db->exec(absl::StrCat("PRAGMA max_page_count=", options.max_page_count));
+      }
+    }
+    step = "read the last event of";
+    int64_t last_seq = 0;
+    EventHash last_hash = kGenesisHash;
+    {  // The statement must be finalized before its connection closes.
+      SQLite::Statement last(*db, "SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1");
+      if (last.executeStep()) {
+        last_seq = last.getColumn(0).getInt64();
+        const SQLite::Column stored = last.getColumn(1);
+        if (stored.getBytes() != static_cast<int>(last_hash.size())) {
+          return ChainBroken(last_seq, "recorded hash is not 32 bytes");
+        }
+        std::memcpy(last_hash.data(), stored.getBlob(), last_hash.size());
+      }
+    }
+    if (options.read_only) db.reset();  // Reads use pooled connections.
+    return std::unique_ptr<SqliteEventLog>(
+        new SqliteEventLog(std::make_unique<Impl>(path, std::move(db), last_seq, last_hash)));
+  } catch (const SQLite::Exception& error) {
+    if ((error.getErrorCode() & 0xff) == SQLITE_NOTADB) {
+      return absl::FailedPreconditionError(
+          absl::StrCat(path, " is not an SQLite database (", error.what(), ")"));
+    }
+    return FromSqlite(error, step, path);
+  }
+}
+
+SqliteEventLog::SqliteEventLog(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+SqliteEventLog::~SqliteEventLog() = default;
+
+absl::Status SqliteEventLog::Append(absl::Span<const Event> events) {
+  return impl_->Append(events);
+}
+
+int64_t SqliteEventLog::LastSeq() const { return impl_->LastSeq(); }
+
+absl::Status SqliteEventLog::Read(int64_t from_seq, int64_t to_seq,
+                                  absl::FunctionRef<absl::Status(const Event&)> visit) const {
+  return impl_->Read(from_seq, to_seq, visit);
+}
+
+absl::StatusOr<std::vector<Event>> SqliteEventLog::ReadSeqs(absl::Span<const int64_t> seqs) const {
+  return impl_->ReadSeqs(seqs);
+}
+
+}  // namespace sbd

@@ -6,9 +6,9 @@
 // is kUnavailable, corruption or a broken chain is kDataLoss, a foreign or
 // newer file is kFailedPrecondition.
 //
-// Thread-safety: as EventLog. Append uses the writer connection; reads use a
-// connection of their own per calling thread, so they run concurrently with
-// Append (WAL snapshot isolation).
+// Thread-safety: as EventLog. Append uses the writer connection; each read
+// borrows a read-only connection from a small pool (one per concurrent
+// reader), so reads run concurrently with Append (WAL snapshot isolation).
 #ifndef SBD_STORE_SQLITE_EVENT_LOG_H_
 #define SBD_STORE_SQLITE_EVENT_LOG_H_
 
@@ -36,10 +36,22 @@ class SqliteEventLog : public EventLog {
     bool read_only = false;
     // Page cache of the writer connection, KiB.
     int64_t cache_size_kib = 64 * 1024;
+    // Caps the database at this many pages (PRAGMA max_page_count); 0 keeps
+    // SQLite's default. An append past the cap fails as a full disk would
+    // (kUnavailable): tests use it to simulate one, operators to cap the file.
+    int64_t max_page_count = 0;
   };
 
+  // Written to the file header (PRAGMA application_id / user_version) when
+  // the log is created and checked at every open. See docs/EVENT_LOG.md.
+  static constexpr int32_t kApplicationId = 0x53424431;  // "SBD1"
+  static constexpr int32_t kSchemaVersion = 1;
+
   // Opens or creates the log at `path` (the directory must exist), checking
-  // the application id and schema version.
+  // the application id and schema version: a foreign or newer file is
+  // kFailedPrecondition and is left untouched. With read_only, a missing file
+  // is kNotFound and nothing is ever written; LastSeq() is then the last seq
+  // at open, while Read() sees what the live writer has committed since.
   static absl::StatusOr<std::unique_ptr<SqliteEventLog>> Open(const std::string& path,
                                                               Options options);
 
