@@ -1,0 +1,388 @@
+// End-to-end test of the wallet page (GET /) in a real browser against the
+// real server: starts `sbd-ledger serve --demo` on a temporary database,
+// drives Debian's Chromium with playwright-core, restarts the server under
+// the open pages, and checks what a person would see.
+//
+//   SBD_LEDGER_BIN=build/tools/sbd-ledger/sbd-ledger node --test
+//
+// Environment: SBD_LEDGER_BIN (required, or argv[2] of run.sh), SBD_CHROMIUM
+// (default /usr/bin/chromium). Screenshots go to tests/browser/artifacts/.
+// Every wait is bounded; the server and the browser are always stopped.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { chromium } from 'playwright-core';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const artifacts = path.join(here, 'artifacts');
+const binary = process.env.SBD_LEDGER_BIN;
+const chromiumPath = process.env.SBD_CHROMIUM || '/usr/bin/chromium';
+const secret = `browser-test-${randomBytes(16).toString('hex')}`;
+
+const kStartTimeoutMs = 20000;   // Server start until "listening on".
+const kStopTimeoutMs = 10000;    // SIGTERM until exit.
+const kWaitMs = 10000;           // Any one thing the page should show.
+const kReconnectWaitMs = 20000;  // Backoff caps at 5 s; a few attempts fit.
+const kTestTimeoutMs = 90000;    // One test, all steps.
+
+const kXssNote = '<script>window.__xss=1</script><img src=x onerror="window.__xss=2">';
+
+const run = promisify(execFile);
+
+let tempDir;
+let dbPath;
+let server;        // {child, port, log()}
+let browser;
+const pages = {};  // name -> {page, context, errors: [], requests: []}
+
+// ---------------------------------------------------------------- server
+
+async function startServer(listen, { demo }) {
+  const args = ['serve', '--db', dbPath, '--listen', listen];
+  if (demo) args.push('--demo');
+  const child = spawn(binary, args, {
+    env: { ...process.env, SBD_JWT_SECRET: secret },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const append = (chunk) => {
+    output = (output + chunk.toString()).slice(-65536);
+  };
+  child.stdout.on('data', append);
+  child.stderr.on('data', append);
+  const port = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`server did not print "listening on" within ${kStartTimeoutMs} ms:\n${output}`));
+    }, kStartTimeoutMs);
+    const check = () => {
+      const match = /listening on [^\s:]+:(\d+)/.exec(output);
+      if (match) {
+        clearTimeout(timer);
+        resolve(Number(match[1]));
+      }
+    };
+    child.stdout.on('data', check);
+    child.stderr.on('data', check);
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`server exited (code ${code}, signal ${signal}) before listening:\n${output}`));
+    });
+  });
+  return { child, port, log: () => output };
+}
+
+async function stopServer(target) {
+  if (!target || target.child.exitCode !== null || target.child.signalCode !== null) return;
+  const exited = new Promise((resolve) => target.child.once('exit', (code, signal) => resolve({ code, signal })));
+  target.child.kill('SIGTERM');
+  const result = await Promise.race([exited, sleep(kStopTimeoutMs).then(() => null)]);
+  if (result === null) {
+    target.child.kill('SIGKILL');
+    await exited;
+    throw new Error(`server did not exit within ${kStopTimeoutMs} ms of SIGTERM:\n${target.log()}`);
+  }
+  return result;
+}
+
+function base() {
+  return `http://127.0.0.1:${server.port}`;
+}
+
+async function token(user) {
+  const { stdout } = await run(binary, ['token', '--user', user], {
+    env: { ...process.env, SBD_JWT_SECRET: secret },
+    timeout: 10000,
+  });
+  const jwt = stdout.trim().split(/\s+/).pop();
+  assert.match(jwt, /^[\w-]+\.[\w-]+\.[\w-]+$/, `sbd-ledger token printed no JWT: ${stdout}`);
+  return jwt;
+}
+
+const tokens = {};
+
+async function apiCall(user, method, urlPath, body) {
+  const response = await fetch(`${base()}${urlPath}`, {
+    method,
+    headers: {
+      Authorization: `Bearer ${tokens[user]}`,
+      ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
+    },
+    body: body === undefined ? undefined : JSON.stringify(body),
+    signal: AbortSignal.timeout(kWaitMs),
+  });
+  return { status: response.status, body: await response.json() };
+}
+
+async function balanceOf(user) {
+  const { status, body } = await apiCall(user, 'GET', '/sbd_tokens');
+  assert.equal(status, 200, `GET /sbd_tokens for ${user}: ${JSON.stringify(body)}`);
+  return body.sbd_tokens;
+}
+
+// ---------------------------------------------------------------- browser
+
+function sleep(ms) {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+async function openPage(name, url) {
+  const context = await browser.newContext({ viewport: { width: 1100, height: 900 } });
+  context.setDefaultTimeout(kWaitMs);
+  context.setDefaultNavigationTimeout(kWaitMs);
+  const page = await context.newPage();
+  const entry = { page, context, errors: [], requests: [] };
+  page.on('pageerror', (error) => entry.errors.push(`pageerror: ${error.message}`));
+  page.on('console', (message) => {
+    // Failed connections while the server is down are expected noise.
+    if (message.type() === 'error' && !/WebSocket|ERR_CONNECTION_REFUSED|Failed to load resource/.test(message.text())) {
+      entry.errors.push(`console: ${message.text()}`);
+    }
+  });
+  page.on('request', (request) => entry.requests.push(request.url()));
+  page.on('websocket', (socket) => entry.requests.push(socket.url()));
+  pages[name] = entry;
+  await page.goto(url);
+  return page;
+}
+
+// Waits until the text of `selector` satisfies `expected` (a string: equal
+// after trimming; {includes}: contains); fails with what was shown instead.
+async function waitForText(page, selector, expected, timeout = kWaitMs) {
+  const want = typeof expected === 'string' ? { equals: expected } : expected;
+  try {
+    await page.waitForFunction(
+      ([sel, w]) => {
+        const node = document.querySelector(sel);
+        if (!node) return false;
+        const text = node.textContent.trim();
+        return w.equals !== undefined ? text === w.equals : text.includes(w.includes);
+      },
+      [selector, want],
+      { timeout },
+    );
+  } catch (error) {
+    const actual = await page.locator(selector).first().textContent({ timeout: 1000 }).catch(() => '<absent>');
+    throw new Error(`${selector}: wanted ${JSON.stringify(want)} within ${timeout} ms, shows ${JSON.stringify(actual)} (${error.message.split('\n')[0]})`);
+  }
+}
+
+async function waitForConnection(page, state, timeout = kWaitMs) {
+  await page.locator(`#connection-state[data-state="${state}"]`).waitFor({ state: 'attached', timeout });
+}
+
+async function countNotifications(page, text) {
+  return page.locator('#notifications li .message', { hasText: text }).count();
+}
+
+async function send(page, to, amount, note) {
+  await page.fill('#to', to);
+  await page.fill('#amount', String(amount));
+  await page.fill('#note', note || '');
+  await page.click('#send-button');
+}
+
+async function screenshot(name) {
+  mkdirSync(artifacts, { recursive: true });
+  await pages[name].page.screenshot({ path: path.join(artifacts, `${name}.png`), fullPage: true });
+}
+
+// ---------------------------------------------------------------- setup
+
+before(async () => {
+  assert.ok(binary, 'set SBD_LEDGER_BIN to the sbd-ledger binary');
+  assert.ok(existsSync(binary), `no sbd-ledger binary at ${binary}`);
+  assert.ok(existsSync(chromiumPath), `no Chromium at ${chromiumPath} (install Debian's chromium package)`);
+  tempDir = mkdtempSync(path.join(tmpdir(), 'sbd-browser-'));
+  dbPath = path.join(tempDir, 'ledger.db');
+  server = await startServer('127.0.0.1:0', { demo: true });
+  for (const user of ['alice', 'bob', 'carol']) tokens[user] = await token(user);
+  browser = await chromium.launch({
+    executablePath: chromiumPath,
+    headless: true,
+    timeout: 30000,
+    args: [
+      '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync',
+    ],
+  });
+});
+
+after(async () => {
+  await browser?.close().catch(() => {});
+  await stopServer(server).catch(() => {});
+  if (tempDir) rmSync(tempDir, { recursive: true, force: true });
+});
+
+// ---------------------------------------------------------------- tests
+
+test('opens signed in from /#token= and takes the token out of the address bar', { timeout: kTestTimeoutMs }, async () => {
+  for (const user of ['alice', 'bob']) {
+    const page = await openPage(user, `${base()}/#token=${tokens[user]}`);
+    await waitForText(page, '#username', user);
+    await waitForText(page, '#balance', String(await balanceOf(user)));
+    await waitForConnection(page, 'connected');
+    assert.ok(!page.url().includes('token'), `token still in the address bar: ${page.url()}`);
+    assert.equal(await page.evaluate(() => sessionStorage.length > 0), true, 'token kept in sessionStorage');
+    // Marks the document: still there at the end means no reload happened.
+    await page.evaluate(() => { window.__sameDocument = true; });
+  }
+});
+
+test('a transfer shows up on both pages without a reload', { timeout: kTestTimeoutMs }, async () => {
+  const alice = pages.alice.page;
+  const bob = pages.bob.page;
+  const aliceBefore = await balanceOf('alice');
+  const bobBefore = await balanceOf('bob');
+  await send(alice, 'bob', 25, 'Lunch 🍕 & coffee');
+
+  await waitForText(bob, '#balance', String(bobBefore + 25));
+  await waitForText(bob, '#notifications li', { includes: 'You received 25 SBD tokens from alice.' });
+  await waitForText(bob, '#notifications li', { includes: 'Note: Lunch 🍕 & coffee' });
+  await waitForText(alice, '#balance', String(aliceBefore - 25));
+  await waitForText(alice, '#notifications li', { includes: 'You sent 25 SBD tokens to bob.' });
+  await waitForText(alice, '#send-status', 'Sent 25 SBD tokens to bob.');
+  // The form is cleared after a success.
+  assert.equal(await alice.inputValue('#to'), '');
+  assert.equal(await alice.inputValue('#amount'), '');
+  assert.equal(await alice.inputValue('#note'), '');
+  // Recent transactions follow, newest first, on both sides.
+  await waitForText(bob, '#transactions li .tx-title', 'Received from alice');
+  await waitForText(bob, '#transactions li .tx-note', 'Lunch 🍕 & coffee');
+  await waitForText(alice, '#transactions li .tx-title', 'Sent to bob');
+  assert.equal(await balanceOf('alice'), aliceBefore - 25);
+  assert.equal(await balanceOf('bob'), bobBefore + 25);
+  for (const page of [alice, bob]) assert.equal(await page.evaluate(() => window.__sameDocument), true);
+  await screenshot('alice');
+  await screenshot('bob');
+});
+
+test('refused sends are explained in words, keep the form and change no balance', { timeout: kTestTimeoutMs }, async () => {
+  const alice = pages.alice.page;
+  const bob = pages.bob.page;
+  const aliceBefore = await balanceOf('alice');
+  const bobBefore = await balanceOf('bob');
+
+  await send(alice, 'bob', aliceBefore + 1, 'too much');
+  await waitForText(alice, '#send-error', { includes: 'Insufficient funds' });
+  assert.equal(await alice.getAttribute('#send-error', 'data-code'), 'insufficient_funds');
+  assert.equal(await alice.inputValue('#to'), 'bob');
+  assert.equal(await alice.inputValue('#amount'), String(aliceBefore + 1));
+  assert.equal(await alice.inputValue('#note'), 'too much');
+  await screenshot('alice-insufficient-funds');
+
+  await send(alice, 'nobody_here', 1);
+  await waitForText(alice, '#send-error', { includes: 'Unknown recipient: there is no account named “nobody_here”.' });
+  assert.equal(await alice.inputValue('#to'), 'nobody_here');
+
+  await send(alice, 'alice', 1);
+  await waitForText(alice, '#send-error', 'You cannot send SBD tokens to yourself.');
+
+  await send(alice, 'bob', '2.5');
+  await waitForText(alice, '#send-error', { includes: 'Invalid amount' });
+  assert.equal(await alice.inputValue('#amount'), '2.5');
+
+  // Nothing moved, on screen or in the ledger.
+  await sleep(300);
+  await waitForText(alice, '#balance', String(aliceBefore));
+  await waitForText(bob, '#balance', String(bobBefore));
+  assert.equal(await balanceOf('alice'), aliceBefore);
+  assert.equal(await balanceOf('bob'), bobBefore);
+  await alice.fill('#amount', '');
+  await alice.fill('#to', '');
+  await alice.fill('#note', '');
+});
+
+test('markup in a note is shown as text and never runs', { timeout: kTestTimeoutMs }, async () => {
+  const alice = pages.alice.page;
+  const bob = pages.bob.page;
+  await send(alice, 'bob', 1, kXssNote);
+  await waitForText(bob, '#notifications li', { includes: 'You received 1 SBD token from alice.' });
+  await waitForText(bob, '#notifications li .detail', `Note: ${kXssNote}`);
+  await waitForText(bob, '#transactions li .tx-note', kXssNote);
+  await waitForText(alice, '#transactions li .tx-note', kXssNote);
+  for (const page of [alice, bob]) {
+    assert.equal(await page.evaluate(() => window.__xss), undefined);
+    assert.equal(await page.locator('#notifications img, #transactions img, #notifications script, #transactions script').count(), 0);
+  }
+});
+
+test('both pages reconnect by themselves after a server restart and catch up', { timeout: kTestTimeoutMs }, async () => {
+  const alice = pages.alice.page;
+  const bob = pages.bob.page;
+  const port = server.port;
+
+  await stopServer(server);
+  await waitForConnection(alice, 'reconnecting');
+  await waitForConnection(bob, 'reconnecting');
+  // Same database, same port, no --demo: the accounts are in the log.
+  server = await startServer(`127.0.0.1:${port}`, { demo: false });
+
+  // Likely before the pages are back (they are in backoff): they must catch
+  // up from `since` without a reload; if they are back already, live.
+  const carolSend = await apiCall('carol', 'POST', '/sbd_tokens/send', { to_user: 'bob', amount: 7, note: 'while you were away' });
+  assert.equal(carolSend.status, 200, JSON.stringify(carolSend.body));
+
+  await waitForConnection(alice, 'connected', kReconnectWaitMs);
+  await waitForConnection(bob, 'connected', kReconnectWaitMs);
+  await waitForText(bob, '#notifications li', { includes: 'You received 7 SBD tokens from carol.' });
+  await waitForText(bob, '#balance', String(await balanceOf('bob')));
+
+  const aliceBefore = await balanceOf('alice');
+  const bobBefore = await balanceOf('bob');
+  await send(bob, 'alice', 10, 'after the restart');
+  await waitForText(alice, '#notifications li', { includes: 'You received 10 SBD tokens from bob.' });
+  await waitForText(alice, '#balance', String(aliceBefore + 10));
+  await waitForText(bob, '#balance', String(bobBefore - 10));
+  await waitForText(bob, '#notifications li', { includes: 'You sent 10 SBD tokens to alice.' });
+
+  // Each message once: the resume neither lost nor repeated any.
+  await sleep(500);
+  assert.equal(await countNotifications(bob, 'You received 7 SBD tokens from carol.'), 1);
+  assert.equal(await countNotifications(bob, 'You received 25 SBD tokens from alice.'), 1);
+  assert.equal(await countNotifications(alice, 'You sent 25 SBD tokens to bob.'), 1);
+  assert.equal(await countNotifications(alice, 'You received 10 SBD tokens from bob.'), 1);
+  for (const page of [alice, bob]) assert.equal(await page.evaluate(() => window.__sameDocument), true);
+  await screenshot('bob-after-restart');
+});
+
+test('sign in by pasting a token, stay signed in over a reload, sign out', { timeout: kTestTimeoutMs }, async () => {
+  const carol = await openPage('carol', `${base()}/`);
+  await carol.locator('#signin').waitFor({ state: 'visible' });
+  await waitForConnection(carol, 'offline');
+
+  await carol.fill('#token-input', 'not-a-token');
+  await carol.click('#signin-button');
+  await waitForText(carol, '#signin-error', { includes: 'not accepted' });
+
+  await carol.fill('#token-input', tokens.carol);
+  await carol.click('#signin-button');
+  await waitForText(carol, '#username', 'carol');
+  await waitForText(carol, '#balance', String(await balanceOf('carol')));
+  await waitForConnection(carol, 'connected');
+
+  await carol.reload();
+  await waitForText(carol, '#username', 'carol');
+  await waitForConnection(carol, 'connected');
+
+  await carol.click('#sign-out');
+  await carol.locator('#signin').waitFor({ state: 'visible' });
+  assert.equal(await carol.evaluate(() => sessionStorage.length), 0);
+  await waitForConnection(carol, 'offline');
+});
+
+test('the pages made no request but to their own server and raised no error', { timeout: kTestTimeoutMs }, async () => {
+  for (const [name, entry] of Object.entries(pages)) {
+    const foreign = entry.requests.filter((url) => !url.startsWith(`http://127.0.0.1:${server.port}/`) &&
+                                                  !url.startsWith(`ws://127.0.0.1:${server.port}/`) &&
+                                                  !url.startsWith('data:'));
+    assert.deepEqual(foreign, [], `${name} requested other origins`);
+    assert.deepEqual(entry.errors, [], `${name} raised errors`);
+  }
+});
