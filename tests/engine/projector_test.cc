@@ -1,0 +1,143 @@
+#include "engine/projector.h"
+
+#include "gtest/gtest.h"
+
+namespace sbd {
+namespace {
+
+Event Opened(int64_t seq, std::string account) {
+  Event event;
+  event.seq = seq;
+  event.type = EventType::kAccountOpened;
+  event.actor = "admin";
+  event.to_account = std::move(account);
+  return event;
+}
+
+Event Minted(int64_t seq, std::string account, int64_t amount, int64_t balance,
+             std::string transaction_id) {
+  Event event;
+  event.seq = seq;
+  event.type = EventType::kTokensMinted;
+  event.actor = "admin";
+  event.to_account = std::move(account);
+  event.amount = amount;
+  event.to_balance = balance;
+  event.transaction_id = std::move(transaction_id);
+  return event;
+}
+
+Event Transferred(int64_t seq, std::string from, std::string to, int64_t amount,
+                  int64_t from_balance, int64_t to_balance, std::string transaction_id) {
+  Event event;
+  event.seq = seq;
+  event.type = EventType::kTokensTransferred;
+  event.actor = from;
+  event.from_account = std::move(from);
+  event.to_account = std::move(to);
+  event.amount = amount;
+  event.from_balance = from_balance;
+  event.to_balance = to_balance;
+  event.transaction_id = std::move(transaction_id);
+  return event;
+}
+
+class ProjectorTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(projector_.Apply(Opened(1, "alice")).ok());
+    ASSERT_TRUE(projector_.Apply(Opened(2, "bob")).ok());
+    ASSERT_TRUE(projector_.Apply(Minted(3, "alice", 100, 100, "m1")).ok());
+  }
+  Projector projector_;
+};
+
+TEST_F(ProjectorTest, FoldsBalancesHistoryAndTransactions) {
+  ASSERT_TRUE(projector_.Apply(Transferred(4, "alice", "bob", 30, 70, 30, "t1")).ok());
+  EXPECT_EQ(projector_.last_seq(), 4);
+  EXPECT_EQ(projector_.Balance("alice"), 70);
+  EXPECT_EQ(projector_.Balance("bob"), 30);
+  EXPECT_EQ(projector_.Balance("carol"), std::nullopt);
+  EXPECT_EQ(projector_.total_minted(), 100);
+  EXPECT_EQ(projector_.total_balance(), 100);
+  EXPECT_EQ(std::vector<int64_t>(projector_.AccountSeqs("alice").begin(),
+                                 projector_.AccountSeqs("alice").end()),
+            (std::vector<int64_t>{3, 4}));
+  EXPECT_EQ(projector_.AccountSeqs("bob").size(), 1u);
+  EXPECT_EQ(projector_.SeqOfTransaction("t1"), 4);
+  EXPECT_EQ(projector_.SeqOfTransaction("m1"), 3);
+  EXPECT_EQ(projector_.SeqOfTransaction("nope"), std::nullopt);
+}
+
+TEST_F(ProjectorTest, NoteOverridesArePerAccount) {
+  ASSERT_TRUE(projector_.Apply(Transferred(4, "alice", "bob", 30, 70, 30, "t1")).ok());
+  Event note;
+  note.seq = 5;
+  note.type = EventType::kTransactionNoteSet;
+  note.actor = "bob";
+  note.transaction_id = "t1";
+  note.note = "rent";
+  ASSERT_TRUE(projector_.Apply(note).ok());
+  EXPECT_EQ(projector_.NoteOverride(4, "bob"), "rent");
+  EXPECT_EQ(projector_.NoteOverride(4, "alice"), std::nullopt);
+}
+
+// Each contradiction is refused with kDataLoss naming the seq, and leaves the
+// projection exactly as it was.
+TEST_F(ProjectorTest, RefusesContradictionsAndChangesNothing) {
+  std::vector<Event> bad = {
+      Opened(5, "alice"),                                        // Seq gap.
+      Opened(4, "alice"),                                        // Opened twice.
+      Minted(4, "carol", 1, 1, "m2"),                            // Unknown account.
+      Minted(4, "alice", 1, 999, "m2"),                          // Wrong recorded balance.
+      Minted(4, "alice", 0, 100, "m2"),                          // Amount 0.
+      Minted(4, "alice", kAmountMax, kAmountMax + 100, "m2"),    // Above 2^53-1.
+      Minted(4, "alice", 1, 101, "m1"),                          // Reused transaction_id.
+      Transferred(4, "alice", "bob", 101, -1, 101, "t1"),        // Negative balance.
+      Transferred(4, "alice", "alice", 1, 100, 100, "t1"),       // Self transfer.
+      Transferred(4, "alice", "bob", 10, 90, 11, "t1"),          // Wrong recorded balance.
+      Transferred(4, "alice", "zed", 10, 90, 10, "t1"),          // Unknown recipient.
+  };
+  for (const Event& event : bad) {
+    absl::Status status = projector_.Apply(event);
+    EXPECT_EQ(status.code(), absl::StatusCode::kDataLoss) << status;
+    EXPECT_NE(status.message().find("seq " + std::to_string(event.seq)), std::string::npos)
+        << status;
+  }
+  EXPECT_EQ(projector_.last_seq(), 3);
+  EXPECT_EQ(projector_.Balance("alice"), 100);
+  EXPECT_EQ(projector_.Balance("bob"), 0);
+  EXPECT_EQ(projector_.total_balance(), 100);
+  EXPECT_EQ(projector_.AccountSeqs("alice").size(), 1u);
+}
+
+TEST_F(ProjectorTest, NoteByANonPartyIsAContradiction) {
+  ASSERT_TRUE(projector_.Apply(Opened(4, "carol")).ok());
+  ASSERT_TRUE(projector_.Apply(Transferred(5, "alice", "bob", 30, 70, 30, "t1")).ok());
+  Event note;
+  note.seq = 6;
+  note.type = EventType::kTransactionNoteSet;
+  note.actor = "carol";
+  note.transaction_id = "t1";
+  EXPECT_EQ(projector_.Apply(note).code(), absl::StatusCode::kDataLoss);
+  note.transaction_id = "unknown";
+  note.actor = "alice";
+  EXPECT_EQ(projector_.Apply(note).code(), absl::StatusCode::kDataLoss);
+}
+
+TEST(Projector, TotalsDoNotOverflowAtTheCap) {
+  Projector projector;
+  int64_t seq = 0;
+  for (int i = 0; i < 2000; ++i) {
+    std::string name = "u" + std::to_string(i);
+    ASSERT_TRUE(projector.Apply(Opened(++seq, name)).ok());
+    ASSERT_TRUE(
+        projector.Apply(Minted(++seq, name, kAmountMax, kAmountMax, "m" + std::to_string(i)))
+            .ok());
+  }
+  EXPECT_EQ(projector.total_minted(), absl::int128(kAmountMax) * 2000);
+  EXPECT_EQ(projector.total_balance(), projector.total_minted());
+}
+
+}  // namespace
+}  // namespace sbd
