@@ -188,9 +188,12 @@ async function send(page, to, amount, note) {
   await page.click('#send-button');
 }
 
-async function screenshot(name) {
+async function screenshot(user, name = user) {
   mkdirSync(artifacts, { recursive: true });
-  await pages[name].page.screenshot({ path: path.join(artifacts, `${name}.png`), fullPage: true });
+  // After the balance's change highlight has faded.
+  await pages[user].page.waitForFunction(() => !document.querySelector('#balance.flash-up, #balance.flash-down'));
+  await sleep(700);
+  await pages[user].page.screenshot({ path: path.join(artifacts, `${name}.png`), fullPage: true });
 }
 
 // ---------------------------------------------------------------- setup
@@ -240,11 +243,11 @@ test('a transfer shows up on both pages without a reload', { timeout: kTestTimeo
   const bob = pages.bob.page;
   const aliceBefore = await balanceOf('alice');
   const bobBefore = await balanceOf('bob');
-  await send(alice, 'bob', 25, 'Lunch 🍕 & coffee');
+  await send(alice, 'bob', 25, 'Lunch at Café Zoë — thanks!');
 
   await waitForText(bob, '#balance', String(bobBefore + 25));
   await waitForText(bob, '#notifications li', { includes: 'You received 25 SBD tokens from alice.' });
-  await waitForText(bob, '#notifications li', { includes: 'Note: Lunch 🍕 & coffee' });
+  await waitForText(bob, '#notifications li', { includes: 'Note: Lunch at Café Zoë — thanks!' });
   await waitForText(alice, '#balance', String(aliceBefore - 25));
   await waitForText(alice, '#notifications li', { includes: 'You sent 25 SBD tokens to bob.' });
   await waitForText(alice, '#send-status', 'Sent 25 SBD tokens to bob.');
@@ -254,7 +257,7 @@ test('a transfer shows up on both pages without a reload', { timeout: kTestTimeo
   assert.equal(await alice.inputValue('#note'), '');
   // Recent transactions follow, newest first, on both sides.
   await waitForText(bob, '#transactions li .tx-title', 'Received from alice');
-  await waitForText(bob, '#transactions li .tx-note', 'Lunch 🍕 & coffee');
+  await waitForText(bob, '#transactions li .tx-note', 'Lunch at Café Zoë — thanks!');
   await waitForText(alice, '#transactions li .tx-title', 'Sent to bob');
   assert.equal(await balanceOf('alice'), aliceBefore - 25);
   assert.equal(await balanceOf('bob'), bobBefore + 25);
@@ -275,7 +278,7 @@ test('refused sends are explained in words, keep the form and change no balance'
   assert.equal(await alice.inputValue('#to'), 'bob');
   assert.equal(await alice.inputValue('#amount'), String(aliceBefore + 1));
   assert.equal(await alice.inputValue('#note'), 'too much');
-  await screenshot('alice-insufficient-funds');
+  await screenshot('alice', 'alice-insufficient-funds');
 
   await send(alice, 'nobody_here', 1);
   await waitForText(alice, '#send-error', { includes: 'Unknown recipient: there is no account named “nobody_here”.' });
@@ -349,7 +352,7 @@ test('both pages reconnect by themselves after a server restart and catch up', {
   assert.equal(await countNotifications(alice, 'You sent 25 SBD tokens to bob.'), 1);
   assert.equal(await countNotifications(alice, 'You received 10 SBD tokens from bob.'), 1);
   for (const page of [alice, bob]) assert.equal(await page.evaluate(() => window.__sameDocument), true);
-  await screenshot('bob-after-restart');
+  await screenshot('bob', 'bob-after-restart');
 });
 
 test('sign in by pasting a token, stay signed in over a reload, sign out', { timeout: kTestTimeoutMs }, async () => {
