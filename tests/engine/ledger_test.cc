@@ -112,8 +112,9 @@ TEST_F(LedgerTest, EveryDomainErrorCode) {
   EXPECT_EQ(CodeOf(Send("alice", "bob", 0)), ErrorCode::kInvalidAmount);
   EXPECT_EQ(CodeOf(Send("alice", "bob", -1)), ErrorCode::kInvalidAmount);
   EXPECT_EQ(CodeOf(Send("alice", "bob", kAmountMax + 1)), ErrorCode::kInvalidAmount);
-  EXPECT_EQ(CodeOf(Run(TransferCommand{"alice", "bob", {AmountField::Kind::kNotInteger, 5}, "", ""})),
-            ErrorCode::kInvalidAmount);
+  EXPECT_EQ(
+      CodeOf(Run(TransferCommand{"alice", "bob", {AmountField::Kind::kNotInteger, 5}, "", ""})),
+      ErrorCode::kInvalidAmount);
   EXPECT_EQ(CodeOf(Send("alice", "bo b", 1)), ErrorCode::kInvalidUsername);
   EXPECT_EQ(CodeOf(Send("alice", std::string(65, 'b'), 1)), ErrorCode::kInvalidUsername);
   EXPECT_EQ(CodeOf(Send("alice", "ALICE", 1)), ErrorCode::kSelfTransfer);
@@ -130,9 +131,9 @@ TEST_F(LedgerTest, EveryDomainErrorCode) {
             ErrorCode::kBalanceOverflow);
   EXPECT_EQ(CodeOf(Run(MintCommand{"admin", "zed", AmountField::Integer(6), "", ""})),
             ErrorCode::kAccountNotFound);
-  EXPECT_EQ(CodeOf(Run(MintCommand{"admin", "bob", AmountField::Integer(1), std::string(501, 'r'),
-                                   ""})),
-            ErrorCode::kInvalidField);
+  EXPECT_EQ(
+      CodeOf(Run(MintCommand{"admin", "bob", AmountField::Integer(1), std::string(501, 'r'), ""})),
+      ErrorCode::kInvalidField);
   // The exact edges that must pass.
   EXPECT_TRUE(Send("alice", "bob", 5).ok());  // bob reaches exactly 2^53-1.
   EXPECT_EQ(*ledger_->Balance("bob"), kAmountMax);
@@ -272,13 +273,14 @@ TEST_F(LedgerTest, FailedAppendFailsEveryCallerOfAMultiCommandBatch) {
   log_->SetAppendDelay(absl::Milliseconds(50));
   auto warmup = ledger_->Submit(Transfer("alice", "bob", 1));
   absl::SleepFor(absl::Milliseconds(10));  // The writer is inside the slow append.
-  log_->FailNextAppends(2);  // Fails the warm-up's append and the batch behind it.
+  log_->FailNextAppends(2);                // Fails the warm-up's append and the batch behind it.
   std::vector<std::future<absl::StatusOr<CommandResult>>> futures;
   for (int i = 0; i < 20; ++i) {
     futures.push_back(ledger_->Submit(Transfer("alice", "bob", 1)));
   }
   (void)warmup.get();
-  for (auto& future : futures) EXPECT_EQ(ErrorCodeOf(future.get().status()), ErrorCode::kUnavailable);
+  for (auto& future : futures)
+    EXPECT_EQ(ErrorCodeOf(future.get().status()), ErrorCode::kUnavailable);
   log_->SetAppendDelay(absl::ZeroDuration());
   EXPECT_LE(log_->append_count(), 8);  // The 20 were batched, not appended one by one.
   EXPECT_TRUE(Send("alice", "bob", 1).ok());
@@ -327,7 +329,8 @@ TEST_F(LedgerTest, StopFinishesQueuedCommandsThenRefuses) {
 TEST_F(LedgerTest, ReopenRebuildsIdenticalState) {
   OpenAndMint("alice", 500);
   OpenAndMint("bob", 20);
-  for (int i = 0; i < 30; ++i) ASSERT_TRUE(Send(i % 2 ? "alice" : "bob", i % 2 ? "bob" : "alice", 3).ok());
+  for (int i = 0; i < 30; ++i)
+    ASSERT_TRUE(Send(i % 2 ? "alice" : "bob", i % 2 ? "bob" : "alice", 3).ok());
   const int64_t alice = *ledger_->Balance("alice");
   const int64_t bob = *ledger_->Balance("bob");
   const int64_t seq = ledger_->LastSeq();
@@ -406,11 +409,13 @@ TEST_F(LedgerTest, ConcurrentRandomTransfersConserveAndReplay) {
   // gapless and never went negative.
   Projector replay;
   int64_t expected_seq = 1;
-  ASSERT_TRUE(log_->Read(1, log_->LastSeq(), [&](const Event& event) {
-                    EXPECT_EQ(event.seq, expected_seq++);
-                    EXPECT_GE(event.from_balance, 0);
-                    return replay.Apply(event);
-                  }).ok());
+  ASSERT_TRUE(log_->Read(1, log_->LastSeq(),
+                         [&](const Event& event) {
+                           EXPECT_EQ(event.seq, expected_seq++);
+                           EXPECT_GE(event.from_balance, 0);
+                           return replay.Apply(event);
+                         })
+                  .ok());
   for (int i = 0; i < kAccounts; ++i) {
     const std::string name = "user" + std::to_string(i);
     EXPECT_EQ(replay.Balance(name), *ledger_->Balance(name)) << name;

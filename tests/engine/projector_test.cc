@@ -86,17 +86,17 @@ TEST_F(ProjectorTest, NoteOverridesArePerAccount) {
 // projection exactly as it was.
 TEST_F(ProjectorTest, RefusesContradictionsAndChangesNothing) {
   std::vector<Event> bad = {
-      Opened(5, "alice"),                                        // Seq gap.
-      Opened(4, "alice"),                                        // Opened twice.
-      Minted(4, "carol", 1, 1, "m2"),                            // Unknown account.
-      Minted(4, "alice", 1, 999, "m2"),                          // Wrong recorded balance.
-      Minted(4, "alice", 0, 100, "m2"),                          // Amount 0.
-      Minted(4, "alice", kAmountMax, kAmountMax + 100, "m2"),    // Above 2^53-1.
-      Minted(4, "alice", 1, 101, "m1"),                          // Reused transaction_id.
-      Transferred(4, "alice", "bob", 101, -1, 101, "t1"),        // Negative balance.
-      Transferred(4, "alice", "alice", 1, 100, 100, "t1"),       // Self transfer.
-      Transferred(4, "alice", "bob", 10, 90, 11, "t1"),          // Wrong recorded balance.
-      Transferred(4, "alice", "zed", 10, 90, 10, "t1"),          // Unknown recipient.
+      Opened(5, "alice"),                                      // Seq gap.
+      Opened(4, "alice"),                                      // Opened twice.
+      Minted(4, "carol", 1, 1, "m2"),                          // Unknown account.
+      Minted(4, "alice", 1, 999, "m2"),                        // Wrong recorded balance.
+      Minted(4, "alice", 0, 100, "m2"),                        // Amount 0.
+      Minted(4, "alice", kAmountMax, kAmountMax + 100, "m2"),  // Above 2^53-1.
+      Minted(4, "alice", 1, 101, "m1"),                        // Reused transaction_id.
+      Transferred(4, "alice", "bob", 101, -1, 101, "t1"),      // Negative balance.
+      Transferred(4, "alice", "alice", 1, 100, 100, "t1"),     // Self transfer.
+      Transferred(4, "alice", "bob", 10, 90, 11, "t1"),        // Wrong recorded balance.
+      Transferred(4, "alice", "zed", 10, 90, 10, "t1"),        // Unknown recipient.
   };
   for (const Event& event : bad) {
     absl::Status status = projector_.Apply(event);
@@ -132,8 +132,7 @@ TEST(Projector, TotalsDoNotOverflowAtTheCap) {
     std::string name = "u" + std::to_string(i);
     ASSERT_TRUE(projector.Apply(Opened(++seq, name)).ok());
     ASSERT_TRUE(
-        projector.Apply(Minted(++seq, name, kAmountMax, kAmountMax, "m" + std::to_string(i)))
-            .ok());
+        projector.Apply(Minted(++seq, name, kAmountMax, kAmountMax, "m" + std::to_string(i))).ok());
   }
   EXPECT_EQ(projector.total_minted(), absl::int128(kAmountMax) * 2000);
   EXPECT_EQ(projector.total_balance(), projector.total_minted());

@@ -19,14 +19,14 @@ TEST(CanonicalUsername, LowercasesAndAcceptsTheAllowedAlphabet) {
 
 TEST(CanonicalUsername, LengthEdges) {
   EXPECT_TRUE(CanonicalUsername(std::string(64, 'a')).ok());
-  EXPECT_EQ(CodeOf(CanonicalUsername(std::string(65, 'a')).status()),
-            ErrorCode::kInvalidUsername);
+  EXPECT_EQ(CodeOf(CanonicalUsername(std::string(65, 'a')).status()), ErrorCode::kInvalidUsername);
   EXPECT_EQ(CodeOf(CanonicalUsername("").status()), ErrorCode::kInvalidUsername);
 }
 
 TEST(CanonicalUsername, RejectsCharactersOutsideTheAlphabet) {
-  for (const std::string& bad : std::vector<std::string>{"al ice", "bob!", "c@rol", "dave/", "\xc3\xa9ve", std::string("a\0b", 3),
-                          "<script>", "tab\t"}) {
+  for (const std::string& bad :
+       std::vector<std::string>{"al ice", "bob!", "c@rol", "dave/", "\xc3\xa9ve",
+                                std::string("a\0b", 3), "<script>", "tab\t"}) {
     EXPECT_EQ(CodeOf(CanonicalUsername(bad).status()), ErrorCode::kInvalidUsername) << bad;
   }
 }
@@ -36,8 +36,7 @@ TEST(ValidateAmount, IntegerEdges) {
   EXPECT_EQ(*ValidateAmount(AmountField::Integer(kAmountMax)), kAmountMax);
   EXPECT_EQ(kAmountMax, 9007199254740991);
   for (int64_t bad : {int64_t{0}, int64_t{-1}, kAmountMax + 1, INT64_MIN, INT64_MAX}) {
-    EXPECT_EQ(CodeOf(ValidateAmount(AmountField::Integer(bad)).status()),
-              ErrorCode::kInvalidAmount)
+    EXPECT_EQ(CodeOf(ValidateAmount(AmountField::Integer(bad)).status()), ErrorCode::kInvalidAmount)
         << bad;
   }
 }
@@ -61,8 +60,9 @@ TEST(ValidateNote, LengthCountsCodePoints) {
 }
 
 TEST(ValidateNote, RejectsMalformedUtf8) {
-  for (const std::string& bad : std::vector<std::string>{"\xff", "\xc3", "\xc0\xaf" /* overlong */, "\xed\xa0\x80" /* surrogate */,
-                          "\xf4\x90\x80\x80" /* > U+10FFFF */, "ok\x80"}) {
+  for (const std::string& bad : std::vector<std::string>{
+           "\xff", "\xc3", "\xc0\xaf" /* overlong */, "\xed\xa0\x80" /* surrogate */,
+           "\xf4\x90\x80\x80" /* > U+10FFFF */, "ok\x80"}) {
     EXPECT_EQ(CodeOf(ValidateNote(bad)), ErrorCode::kInvalidField);
   }
 }
