@@ -64,7 +64,8 @@ class TestLedger {
     event.type = type;
     event.timestamp_ms = kFirstTimestampMs + 1000 * (event.seq - 1);
     event.actor = actor;
-    if (type != EventType::kTransactionNoteSet) {
+    // As the engine records them: opens carry no transaction_id.
+    if (type == EventType::kTokensMinted || type == EventType::kTokensTransferred) {
       event.transaction_id = "tx-" + std::to_string(event.seq);
     }
     return event;

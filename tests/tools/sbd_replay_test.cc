@@ -275,7 +275,7 @@ TEST_F(SbdReplayTest, AccountStatementShowsTheRunningBalance) {
   EXPECT_EQ(result.exit_code, 0) << result.err;
   EXPECT_EQ(result.out,
             "seq,timestamp,type,counterparty,amount,balance,transaction_id,note\r\n"
-            "1,2026-11-26T15:04:05.000Z,open,admin,0,0,tx-1,\r\n"
+            "1,2026-11-26T15:04:05.000Z,open,admin,0,0,,\r\n"
             "3,2026-11-26T15:04:07.000Z,mint,admin,100,100,tx-3,welcome\r\n"
             "4,2026-11-26T15:04:08.000Z,send,bob,30,70,tx-4,lunch\r\n"
             "5,2026-11-26T15:04:09.000Z,receive,bob,5,75,tx-5,\r\n");
