@@ -354,16 +354,19 @@ class Ledger::Impl {
     for (Subscriber* subscriber : subscribers) subscriber->OnEvents(events);
   }
 
+  // A failed append fails every caller of the batch, even one whose command
+  // was rejected or replayed: its answer was decided against a state that
+  // included the batch's earlier, now discarded, commands.
   static void Complete(Done done, Outcome& outcome, const std::vector<Event>& events,
                        const absl::Status& committed) {
-    if (!outcome.error.ok()) {
-      std::move(done)(std::move(outcome.error));
-    } else if (outcome.original) {
-      std::move(done)(CommandResult{std::move(*outcome.original), true});
-    } else if (!committed.ok()) {
+    if (!committed.ok()) {
       std::move(done)(
           MakeError(ErrorCode::kUnavailable,
                     absl::StrCat("the event log cannot be written: ", committed.message())));
+    } else if (!outcome.error.ok()) {
+      std::move(done)(std::move(outcome.error));
+    } else if (outcome.original) {
+      std::move(done)(CommandResult{std::move(*outcome.original), true});
     } else {
       std::move(done)(CommandResult{events[*outcome.pending], outcome.duplicate});
     }

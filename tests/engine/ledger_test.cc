@@ -278,6 +278,8 @@ TEST_F(LedgerTest, FailedAppendFailsEveryCallerOfAMultiCommandBatch) {
   for (int i = 0; i < 20; ++i) {
     futures.push_back(ledger_->Submit(Transfer("alice", "bob", 1)));
   }
+  // Rejected by validation, but its batch fails: it is answered 503 as well.
+  futures.push_back(ledger_->Submit(Transfer("alice", "bob", 0)));
   (void)warmup.get();
   for (auto& future : futures)
     EXPECT_EQ(ErrorCodeOf(future.get().status()), ErrorCode::kUnavailable);
