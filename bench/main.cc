@@ -1,0 +1,216 @@
+// sbd-bench: the benchmark harness (docs/BENCHMARKS.md). Parses the
+// subcommand and its flags, runs it, prints the table or JSON. The work is
+// in *_bench.cc.
+#include <unistd.h>
+
+#include <boost/program_options.hpp>
+#include <filesystem>
+#include <functional>
+#include <iostream>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "bench/bench_report.h"
+#include "bench/engine_bench.h"
+#include "bench/replay_bench.h"
+
+namespace po = boost::program_options;
+
+namespace sbd::bench {
+namespace {
+
+constexpr int kExitOk = 0;
+constexpr int kExitFailed = 1;
+constexpr int kExitUsage = 2;
+
+#ifdef SBD_REPLAY_BINARY
+constexpr const char* kDefaultReplayBinary = SBD_REPLAY_BINARY;
+#else
+constexpr const char* kDefaultReplayBinary = "";
+#endif
+
+// Flags every subcommand takes.
+struct CommonFlags {
+  bool json = false;
+  size_t runs = 1;
+  std::string directory;
+  bool keep = false;
+};
+
+void AddCommonFlags(po::options_description& flags, CommonFlags& common) {
+  flags.add_options()                                                           //
+      ("help,h", "print this help")                                             //
+      ("json", po::bool_switch(&common.json), "print JSON instead of a table")  //
+      ("runs", po::value(&common.runs)->default_value(1),
+       "repeat the measurement this many times and report medians")  //
+      ("dir", po::value(&common.directory),
+       "directory for the databases (default: a new one under $TMPDIR, removed after)")  //
+      ("keep", po::bool_switch(&common.keep), "keep the databases and the directory");
+}
+
+// The working directory of a run: --dir, or a fresh temporary one that is
+// removed at exit unless --keep.
+class WorkDirectory {
+ public:
+  explicit WorkDirectory(const CommonFlags& common) {
+    if (!common.directory.empty()) {
+      path_ = common.directory;
+      return;
+    }
+    path_ = std::filesystem::temp_directory_path() / ("sbd-bench-" + std::to_string(getpid()));
+    remove_ = !common.keep;
+  }
+  ~WorkDirectory() {
+    std::error_code ignored;
+    if (remove_) std::filesystem::remove_all(path_, ignored);
+  }
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+  bool remove_ = false;
+};
+
+// Parses `args` against `flags`; false (after printing why) on a usage error
+// or --help.
+bool Parse(const std::vector<std::string>& args, const po::options_description& flags,
+           const char* usage, int& exit_code) {
+  try {
+    po::variables_map values;
+    const po::positional_options_description none;
+    po::store(po::command_line_parser(args).options(flags).positional(none).run(), values);
+    if (values.count("help") != 0) {
+      std::cout << usage << "\n" << flags << "\n";
+      exit_code = kExitOk;
+      return false;
+    }
+    po::notify(values);
+    return true;
+  } catch (const po::error& error) {
+    std::cerr << "sbd-bench: " << error.what() << "\n" << usage << "\n" << flags << "\n";
+    exit_code = kExitUsage;
+    return false;
+  }
+}
+
+int Finish(const BenchReport& report, const CommonFlags& common) {
+  if (common.json) {
+    report.PrintJson(std::cout);
+  } else {
+    report.PrintTable(std::cout);
+  }
+  return kExitOk;
+}
+
+int Fail(const absl::Status& status) {
+  std::cerr << "sbd-bench: " << status << "\n";
+  return kExitFailed;
+}
+
+int RunEngine(const std::vector<std::string>& args) {
+  constexpr const char* kUsage =
+      "Usage: sbd-bench engine [--accounts N] [--transfers N] [--batch-max N] "
+      "[--sync full|normal] [--rate R] ...";
+  CommonFlags common;
+  EngineBenchOptions options;
+  std::string sync = "full";
+  bool no_baselines = false;
+  po::options_description flags("engine options");
+  AddCommonFlags(flags, common);
+  flags.add_options()  //
+      ("accounts", po::value(&options.accounts)->default_value(options.accounts),
+       "accounts opened and funded before the transfers")  //
+      ("transfers", po::value(&options.transfers)->default_value(options.transfers),
+       "transfers submitted")  //
+      ("batch-max", po::value(&options.batch_size_max)->default_value(options.batch_size_max),
+       "Ledger::Options::batch_size_max")                                            //
+      ("sync", po::value(&sync)->default_value(sync), "durability: full or normal")  //
+      ("rate", po::value(&options.rate)->default_value(0),
+       "offered transfers/s (open loop); 0 = as fast as the in-flight window allows")  //
+      ("threads", po::value(&options.client_threads)->default_value(options.client_threads),
+       "client threads submitting")  //
+      ("in-flight", po::value(&options.in_flight_max)->default_value(options.in_flight_max),
+       "transfers submitted and not yet answered, over all client threads")  //
+      ("naive-rows", po::value(&options.naive_rows)->default_value(options.naive_rows),
+       "rows of baseline (b), one fsync'd transaction each")  //
+      ("no-baselines", po::bool_switch(&no_baselines), "skip the SQLite baselines");
+  int exit_code = kExitOk;
+  if (!Parse(args, flags, kUsage, exit_code)) return exit_code;
+  if (sync == "full") {
+    options.durability = Durability::kFull;
+  } else if (sync == "normal") {
+    options.durability = Durability::kNormal;
+  } else {
+    std::cerr << "sbd-bench: --sync must be full or normal, not '" << sync << "'\n";
+    return kExitUsage;
+  }
+  options.baselines = !no_baselines;
+  WorkDirectory directory(common);
+  options.directory = directory.path();
+
+  BenchReport report("engine");
+  report.AddParameter("accounts", std::to_string(options.accounts));
+  report.AddParameter("transfers", std::to_string(options.transfers));
+  report.AddParameter("batch-max", std::to_string(options.batch_size_max));
+  report.AddParameter("sync", sync);
+  if (options.rate > 0) report.AddParameter("rate", std::to_string(options.rate));
+  report.AddParameter("threads", std::to_string(options.client_threads));
+  report.AddParameter("in-flight", std::to_string(options.in_flight_max));
+  for (size_t run = 0; run < common.runs; ++run) {
+    absl::StatusOr<Metrics> metrics = RunEngineBench(options);
+    if (!metrics.ok()) return Fail(metrics.status());
+    report.AddRun(*std::move(metrics));
+  }
+  return Finish(report, common);
+}
+
+int RunReplay(const std::vector<std::string>& args) {
+  constexpr const char* kUsage =
+      "Usage: sbd-bench replay [--events N] [--accounts N] [--replay-binary PATH] ...";
+  CommonFlags common;
+  ReplayBenchOptions options;
+  po::options_description flags("replay options");
+  AddCommonFlags(flags, common);
+  flags.add_options()  //
+      ("events", po::value(&options.events)->default_value(options.events),
+       "events in the log (opens and mints of every account, then transfers)")  //
+      ("accounts", po::value(&options.accounts)->default_value(options.accounts),
+       "accounts in the log")  //
+      ("replay-binary", po::value(&options.replay_binary)->default_value(kDefaultReplayBinary),
+       "the sbd-replay to time; empty skips that row");
+  int exit_code = kExitOk;
+  if (!Parse(args, flags, kUsage, exit_code)) return exit_code;
+  WorkDirectory directory(common);
+  options.directory = directory.path();
+  options.runs = common.runs;
+  options.keep_log = common.keep || !common.directory.empty();
+
+  BenchReport report("replay");
+  report.AddParameter("events", std::to_string(options.events));
+  report.AddParameter("accounts", std::to_string(options.accounts));
+  absl::StatusOr<std::vector<Metrics>> runs = RunReplayBench(options);
+  if (!runs.ok()) return Fail(runs.status());
+  for (Metrics& run : *runs) report.AddRun(std::move(run));
+  return Finish(report, common);
+}
+
+int Main(int argc, char** argv) {
+  const std::map<std::string, std::function<int(const std::vector<std::string>&)>> commands = {
+      {"engine", RunEngine},
+      {"replay", RunReplay},
+  };
+  const std::string usage =
+      "Usage: sbd-bench engine|replay [flags]   (sbd-bench COMMAND --help for the flags)";
+  if (argc < 2 || commands.count(argv[1]) == 0) {
+    std::cerr << usage << "\n";
+    return kExitUsage;
+  }
+  return commands.at(argv[1])(std::vector<std::string>(argv + 2, argv + argc));
+}
+
+}  // namespace
+}  // namespace sbd::bench
+
+int main(int argc, char** argv) { return sbd::bench::Main(argc, argv); }
