@@ -1,1 +1,225 @@
-// placeholder: implemented by its issue
+#include "transport/http_session.h"
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/string.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/field.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/write.hpp>
+#include <cstdio>
+#include <utility>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_format.h"
+#include "transport/listener.h"
+#include "transport/websocket_session.h"
+
+namespace sbd {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+
+// Bytes asked for per read while waiting for a request.
+constexpr size_t kReadChunkBytes = 4096;
+// After answering a request we will not read (413, 431), the client may still
+// be sending: discard at most this much, for at most kLingerTimeout, so it
+// sees the answer instead of a reset.
+constexpr uint64_t kLingerBytesMax = 1 << 20;
+constexpr std::chrono::seconds kLingerTimeout{2};
+// A response that cannot be written in this long goes to a dead client.
+constexpr std::chrono::seconds kWriteTimeout{30};
+
+constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+
+std::string_view PathOf(std::string_view target) { return target.substr(0, target.find('?')); }
+
+}  // namespace
+
+HttpSession::HttpSession(asio::ip::tcp::socket socket, const ServerContext& context, Routes& routes,
+                         SessionRegistry& registry)
+    : stream_(std::move(socket)), context_(context), routes_(routes), registry_(registry) {}
+
+HttpSession::~HttpSession() {
+  if (registry_id_ != 0) registry_.Remove(registry_id_);
+}
+
+void HttpSession::Start(uint64_t registry_id) {
+  registry_id_ = registry_id;
+  asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->WaitForRequest(); });
+}
+
+void HttpSession::Shutdown() {
+  asio::post(stream_.get_executor(), [self = shared_from_this()] {
+    self->shutting_down_ = true;
+    if (!self->busy_) self->Close();
+  });
+}
+
+void HttpSession::WaitForRequest() {
+  if (shutting_down_ || closed_) return Close();
+  if (buffer_.size() > 0) return ReadHeader();  // A pipelined request is waiting.
+  stream_.expires_after(context_.options.keep_alive_idle_timeout);
+  stream_.async_read_some(buffer_.prepare(kReadChunkBytes),
+                          [self = shared_from_this()](beast::error_code error, size_t bytes) {
+                            if (error) return self->Close();
+                            self->buffer_.commit(bytes);
+                            self->ReadHeader();
+                          });
+}
+
+void HttpSession::ReadHeader() {
+  if (shutting_down_ || closed_) return Close();
+  request_started_ = std::chrono::steady_clock::now();
+  access_method_ = "-";
+  access_target_ = "-";
+  stream_.expires_after(context_.options.request_read_timeout);
+  parser_.emplace();
+  parser_->header_limit(static_cast<uint32_t>(context_.options.request_header_bytes_max));
+  parser_->body_limit(context_.options.request_body_bytes_max);
+  http::async_read_header(
+      stream_, buffer_, *parser_,
+      [self = shared_from_this()](beast::error_code error, size_t) { self->OnHeader(error); });
+}
+
+void HttpSession::OnHeader(beast::error_code error) {
+  if (!error || error == http::error::body_limit) {
+    const auto& header = parser_->get();
+    access_method_ = std::string(header.method_string());
+    access_target_ = std::string(PathOf(header.target()));
+  }
+  if (error == http::error::header_limit) {
+    HttpResponse response =
+        routes_.Error(ErrorCode::kPayloadTooLarge, "request header fields too large");
+    response.result(http::status::request_header_fields_too_large);
+    return Reject(std::move(response));
+  }
+  if (error == http::error::body_limit) {
+    return Reject(routes_.Error(ErrorCode::kPayloadTooLarge, "request body too large"));
+  }
+  if (error) return Close();  // Timeout, reset, or not HTTP: nothing to answer.
+  if (parser_->is_done()) return OnRequest({});
+  const auto& header = parser_->get();
+  auto expect = header.find(http::field::expect);
+  if (expect != header.end() && beast::iequals(expect->value(), "100-continue")) {
+    asio::async_write(stream_, asio::buffer(kContinue.data(), kContinue.size()),
+                      [self = shared_from_this()](beast::error_code write_error, size_t) {
+                        if (write_error) return self->Close();
+                        self->ReadBody();
+                      });
+    return;
+  }
+  ReadBody();
+}
+
+void HttpSession::ReadBody() {
+  http::async_read(
+      stream_, buffer_, *parser_,
+      [self = shared_from_this()](beast::error_code error, size_t) { self->OnRequest(error); });
+}
+
+void HttpSession::OnRequest(beast::error_code error) {
+  if (error == http::error::body_limit) {
+    return Reject(routes_.Error(ErrorCode::kPayloadTooLarge, "request body too large"));
+  }
+  if (error) return Close();
+  request_ = parser_->release();
+  parser_.reset();
+  busy_ = true;
+  if (context_.metrics != nullptr) context_.metrics->CountHttpRequest();
+  // The command may wait for a group commit; the write has its own timeout.
+  stream_.expires_never();
+  if (Routes::IsWebSocketRequest(request_)) return UpgradeToWebSocket();
+  routes_.Handle(
+      request_, stream_.get_executor(),
+      [self = shared_from_this()](HttpResponse response) { self->Write(std::move(response)); });
+}
+
+void HttpSession::UpgradeToWebSocket() {
+  auto grant = routes_.AuthorizeWebSocket(request_);
+  if (HttpResponse* response = std::get_if<HttpResponse>(&grant)) {
+    return Write(std::move(*response));
+  }
+  Routes::WebSocketGrant& ok = std::get<Routes::WebSocketGrant>(grant);
+  LogAccess(101);
+  closed_ = true;  // The WebSocket session owns the socket from here on.
+  StartWebSocketSession(std::move(stream_), std::move(request_), std::move(ok.username),
+                        std::move(ok.identity), ok.since, context_);
+}
+
+void HttpSession::Write(HttpResponse response) {
+  if (closed_) return;
+  const bool keep_alive = request_.keep_alive() && !shutting_down_;
+  response.version(request_.version());
+  response.keep_alive(keep_alive);
+  response.prepare_payload();
+  LogAccess(response.result_int());
+  response_ = std::make_shared<HttpResponse>(std::move(response));
+  stream_.expires_after(kWriteTimeout);
+  http::async_write(stream_, *response_,
+                    [self = shared_from_this(), close = !keep_alive](
+                        beast::error_code error, size_t) { self->OnWrite(close, error); });
+}
+
+void HttpSession::OnWrite(bool close, beast::error_code error) {
+  busy_ = false;
+  response_.reset();
+  if (error) return Close();
+  if (close) return Linger();
+  WaitForRequest();
+}
+
+void HttpSession::Reject(HttpResponse response) {
+  busy_ = true;
+  request_ = {};
+  request_.version(11);
+  request_.keep_alive(false);
+  if (parser_.has_value() && parser_->is_header_done()) request_.version(parser_->get().version());
+  parser_.reset();
+  shutting_down_ = true;  // Never read after a request we did not read whole.
+  Write(std::move(response));
+}
+
+void HttpSession::Linger() {
+  if (closed_) return;
+  beast::error_code ignored;
+  stream_.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+  stream_.expires_after(kLingerTimeout);
+  stream_.async_read_some(asio::buffer(linger_buffer_),
+                          [self = shared_from_this()](beast::error_code error, size_t bytes) {
+                            self->lingered_bytes_ += bytes;
+                            if (error || self->lingered_bytes_ > kLingerBytesMax)
+                              return self->Close();
+                            self->Linger();
+                          });
+}
+
+void HttpSession::Close() {
+  if (closed_) return;
+  closed_ = true;
+  beast::error_code ignored;
+  stream_.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+  stream_.socket().close(ignored);
+}
+
+void HttpSession::LogAccess(int status) const {
+  if (!context_.options.access_log) return;
+  const double elapsed_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - request_started_)
+          .count();
+  std::string method = access_method_;
+  std::string target = access_target_;
+  if (request_.method() != http::verb::unknown || !request_.target().empty()) {
+    method = std::string(request_.method_string());
+    target = std::string(PathOf(request_.target()));
+  }
+  // One write per line so lines from different threads do not interleave.
+  const std::string line = absl::StrFormat("%s %s %d %.3fms\n", method.empty() ? "-" : method,
+                                           target.empty() ? "-" : target, status, elapsed_ms);
+  std::fwrite(line.data(), 1, line.size(), stderr);
+}
+
+}  // namespace sbd

@@ -1,1 +1,129 @@
-// placeholder: implemented by its issue
+#include "transport/listener.h"
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/socket_base.hpp>
+#include <cstdio>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "transport/http_session.h"
+
+namespace sbd {
+namespace {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+
+// After an accept error (out of file descriptors, ...), wait this long
+// before accepting again instead of spinning.
+constexpr std::chrono::milliseconds kAcceptRetryDelay{50};
+
+}  // namespace
+
+uint64_t SessionRegistry::Add(std::weak_ptr<HttpSession> session, size_t limit) {
+  absl::MutexLock lock(&mutex_);
+  if (sessions_.size() >= limit) return 0;
+  const uint64_t id = next_id_++;
+  sessions_.emplace(id, std::move(session));
+  return id;
+}
+
+void SessionRegistry::Remove(uint64_t id) {
+  absl::MutexLock lock(&mutex_);
+  sessions_.erase(id);
+}
+
+size_t SessionRegistry::size() const {
+  absl::MutexLock lock(&mutex_);
+  return sessions_.size();
+}
+
+void SessionRegistry::ShutdownAll() {
+  std::vector<std::shared_ptr<HttpSession>> open;
+  {
+    absl::MutexLock lock(&mutex_);
+    for (auto& [id, weak] : sessions_) {
+      if (auto session = weak.lock()) open.push_back(std::move(session));
+    }
+  }
+  // Outside the lock: dropping the last reference runs ~HttpSession, which
+  // takes the lock.
+  for (auto& session : open) session->Shutdown();
+}
+
+Listener::Listener(asio::io_context& io, const ServerContext& context, Routes& routes)
+    : io_(io),
+      strand_(asio::make_strand(io)),
+      acceptor_(strand_),
+      retry_timer_(strand_),
+      context_(context),
+      routes_(routes) {}
+
+absl::StatusOr<std::shared_ptr<Listener>> Listener::Create(asio::io_context& io,
+                                                           const tcp::endpoint& endpoint,
+                                                           const ServerContext& context,
+                                                           Routes& routes) {
+  auto listener = std::make_shared<Listener>(io, context, routes);
+  boost::system::error_code error;
+  tcp::acceptor& acceptor = listener->acceptor_;
+  if (acceptor.open(endpoint.protocol(), error)) {
+    return absl::UnavailableError(absl::StrCat("socket: ", error.message()));
+  }
+  if (acceptor.set_option(asio::socket_base::reuse_address(true), error)) {
+    return absl::UnavailableError(absl::StrCat("SO_REUSEADDR: ", error.message()));
+  }
+  if (acceptor.bind(endpoint, error)) {
+    return absl::UnavailableError(absl::StrCat("bind ", endpoint.address().to_string(), ":",
+                                               endpoint.port(), ": ", error.message()));
+  }
+  if (acceptor.listen(asio::socket_base::max_listen_connections, error)) {
+    return absl::UnavailableError(absl::StrCat("listen: ", error.message()));
+  }
+  listener->local_endpoint_ = acceptor.local_endpoint(error);
+  if (error) return absl::UnavailableError(absl::StrCat("getsockname: ", error.message()));
+  return listener;
+}
+
+void Listener::Run() {
+  asio::dispatch(strand_, [self = shared_from_this()] { self->Accept(); });
+}
+
+void Listener::Stop() {
+  asio::post(strand_, [self = shared_from_this()] {
+    boost::system::error_code ignored;
+    self->acceptor_.close(ignored);
+    self->retry_timer_.cancel();
+  });
+}
+
+void Listener::Accept() {
+  if (!acceptor_.is_open()) return;
+  // Each connection gets its own strand.
+  acceptor_.async_accept(
+      asio::make_strand(io_),
+      [self = shared_from_this()](boost::system::error_code error, tcp::socket socket) {
+        self->OnAccept(error, std::move(socket));
+      });
+}
+
+void Listener::OnAccept(boost::system::error_code error, tcp::socket socket) {
+  if (error == asio::error::operation_aborted || !acceptor_.is_open()) return;
+  if (error) {
+    std::fprintf(stderr, "accept: %s\n", error.message().c_str());
+    retry_timer_.expires_after(kAcceptRetryDelay);
+    retry_timer_.async_wait([self = shared_from_this()](boost::system::error_code wait_error) {
+      if (!wait_error) self->Accept();
+    });
+    return;
+  }
+  boost::system::error_code ignored;
+  socket.set_option(tcp::no_delay(true), ignored);
+  auto session = std::make_shared<HttpSession>(std::move(socket), context_, routes_, sessions_);
+  const uint64_t id = sessions_.Add(session, context_.options.connections_max);
+  // Over the limit: the session (and its socket) is dropped unstarted.
+  if (id != 0) session->Start(id);
+  Accept();
+}
+
+}  // namespace sbd

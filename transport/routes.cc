@@ -1,1 +1,461 @@
-// placeholder: implemented by its issue
+#include "transport/routes.h"
+
+#include <array>
+#include <boost/asio/post.hpp>
+#include <boost/beast/http/field.hpp>
+#include <boost/beast/http/status.hpp>
+#include <boost/beast/http/verb.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/url/parse.hpp>
+#include <charconv>
+#include <memory>
+#include <utility>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "engine/absl_compat.h"
+#include "engine/validation.h"
+#include "transport/request_parser.h"
+#include "transport/wallet_page.h"
+
+namespace sbd {
+namespace {
+
+namespace http = boost::beast::http;
+using http::verb;
+
+constexpr std::string_view kJsonType = "application/json";
+constexpr std::string_view kInsufficientFundsDetail = "Insufficient sbd_tokens";
+
+enum class Route {
+  kWallet,
+  kBalance,
+  kSend,
+  kTransactions,
+  kNote,
+  kAdminAccounts,
+  kAdminMint,
+  kHealth,
+  kMetrics,
+  kWebSocket,
+};
+
+struct RouteSpec {
+  std::string_view path;
+  verb method;
+  Route route;
+};
+
+// API.md "HTTP endpoints": one method per path.
+constexpr std::array<RouteSpec, 10> kRoutes = {{
+    {"/", verb::get, Route::kWallet},
+    {"/sbd_tokens", verb::get, Route::kBalance},
+    {"/sbd_tokens/send", verb::post, Route::kSend},
+    {"/sbd_tokens/transactions", verb::get, Route::kTransactions},
+    {"/sbd_tokens/transaction/note", verb::patch, Route::kNote},
+    {"/admin/accounts", verb::post, Route::kAdminAccounts},
+    {"/admin/mint", verb::post, Route::kAdminMint},
+    {"/healthz", verb::get, Route::kHealth},
+    {"/metrics", verb::get, Route::kMetrics},
+    {kWebSocketPath, verb::get, Route::kWebSocket},
+}};
+
+HttpResponse MakeResponse(http::status status, std::string_view content_type, std::string body) {
+  HttpResponse response;
+  response.result(status);
+  response.set(http::field::content_type, content_type);
+  response.body() = std::move(body);
+  return response;
+}
+
+HttpResponse JsonResponse(const boost::json::object& object,
+                          http::status status = http::status::ok) {
+  return MakeResponse(status, kJsonType, boost::json::serialize(object));
+}
+
+// A non-negative decimal integer (no sign, no spaces, fits int64_t).
+std::optional<int64_t> ParseNonNegative(std::string_view text) {
+  int64_t value = 0;
+  if (text.empty() || !absl::ascii_isdigit(static_cast<unsigned char>(text[0]))) {
+    return std::nullopt;
+  }
+  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (error != std::errc() || end != text.data() + text.size()) return std::nullopt;
+  return value;
+}
+
+// The query parameters of a request target, first occurrence of each name.
+struct Query {
+  std::optional<boost::urls::url_view> url;
+
+  std::optional<std::string> Get(std::string_view name) const {
+    if (!url) return std::nullopt;
+    for (const auto& param : url->params()) {
+      if (param.key == name) return param.has_value ? param.value : std::string();
+    }
+    return std::nullopt;
+  }
+};
+
+Query ParseQuery(std::string_view target) {
+  Query query;
+  auto parsed = boost::urls::parse_origin_form(target);
+  if (parsed) query.url = *parsed;
+  return query;
+}
+
+std::optional<std::string> RequestPath(const HttpRequest& request) {
+  auto parsed = boost::urls::parse_origin_form(request.target());
+  if (!parsed) return std::nullopt;
+  return std::string(parsed->path());
+}
+
+boost::json::object TransactionEntry(const Event& event, std::string_view account) {
+  boost::json::object entry;
+  int64_t new_balance = event.to_balance;
+  if (event.type == EventType::kTokensMinted) {
+    entry["type"] = "mint";
+    entry["from"] = event.actor;
+  } else if (event.from_account == account) {
+    entry["type"] = "send";
+    entry["to"] = event.to_account;
+    new_balance = event.from_balance;
+  } else {
+    entry["type"] = "receive";
+    entry["from"] = event.from_account;
+  }
+  entry["amount"] = event.amount;
+  entry["new_balance"] = new_balance;
+  entry["transaction_id"] = event.transaction_id;
+  entry["seq"] = event.seq;
+  entry["timestamp"] = FormatTimestamp(event.timestamp_ms);
+  if (!event.note.empty()) entry["note"] = event.note;
+  return entry;
+}
+
+}  // namespace
+
+Routes::Routes(const ServerContext& context)
+    : context_(context), rate_limiter_(context.options.rate_limit_per_s) {}
+
+HttpResponse Routes::Error(ErrorCode code, std::string_view detail, int64_t retry_after_s) const {
+  if (context_.metrics != nullptr) context_.metrics->CountRejection(code);
+  if (code == ErrorCode::kInsufficientFunds) detail = kInsufficientFundsDetail;
+  boost::json::object body;
+  body["status"] = "error";
+  body["code"] = ErrorCodeName(code);
+  body["detail"] = detail;
+  HttpResponse response = JsonResponse(body, static_cast<http::status>(ErrorCodeHttpStatus(code)));
+  if (code == ErrorCode::kUnavailable || code == ErrorCode::kRateLimited) {
+    response.set(http::field::retry_after, std::to_string(std::max<int64_t>(1, retry_after_s)));
+  }
+  return response;
+}
+
+HttpResponse Routes::StatusError(const absl::Status& status) const {
+  if (std::optional<ErrorCode> code = ErrorCodeOf(status)) {
+    return Error(*code, ToStd(status.message()));
+  }
+  boost::json::object body;
+  body["status"] = "error";
+  body["code"] = "internal_error";
+  body["detail"] = status.ToString();
+  return JsonResponse(body, http::status::internal_server_error);
+}
+
+bool Routes::IsWebSocketRequest(const HttpRequest& request) {
+  std::optional<std::string> path = RequestPath(request);
+  return path.has_value() && *path == kWebSocketPath;
+}
+
+absl::StatusOr<Identity> Routes::Authenticate(const HttpRequest& request) const {
+  auto header = request.find(http::field::authorization);
+  if (header == request.end()) {
+    return MakeError(ErrorCode::kUnauthorized, "missing Authorization: Bearer token");
+  }
+  absl::string_view value =
+      absl::StripAsciiWhitespace(absl::string_view(header->value().data(), header->value().size()));
+  constexpr absl::string_view kScheme = "bearer ";
+  if (value.size() <= kScheme.size() || !absl::StartsWithIgnoreCase(value, kScheme)) {
+    return MakeError(ErrorCode::kUnauthorized, "the Authorization header must be Bearer <token>");
+  }
+  value.remove_prefix(kScheme.size());
+  return context_.tokens->Verify(ToStd(absl::StripLeadingAsciiWhitespace(value)), context_.now_s());
+}
+
+absl::StatusOr<std::string> Routes::AuthenticateAccount(const HttpRequest& request) const {
+  absl::StatusOr<Identity> identity = Authenticate(request);
+  if (!identity.ok()) return identity.status();
+  absl::StatusOr<std::string> account = CanonicalUsername(identity->subject);
+  if (!account.ok()) return account.status();
+  absl::StatusOr<int64_t> balance = context_.ledger->Balance(*account);
+  if (!balance.ok()) return balance.status();
+  return account;
+}
+
+absl::StatusOr<Identity> Routes::AuthenticateAdmin(const HttpRequest& request) const {
+  absl::StatusOr<Identity> identity = Authenticate(request);
+  if (!identity.ok()) return identity.status();
+  if (!identity->admin) return MakeError(ErrorCode::kForbidden, "this route needs role admin");
+  return identity;
+}
+
+void Routes::Handle(const HttpRequest& request, const boost::asio::any_io_executor& executor,
+                    Respond respond) {
+  std::optional<std::string> path = RequestPath(request);
+  if (!path.has_value()) {
+    std::move(respond)(Error(ErrorCode::kNotFound, "malformed request target"));
+    return;
+  }
+  const RouteSpec* spec = nullptr;
+  for (const RouteSpec& candidate : kRoutes) {
+    if (candidate.path == *path) spec = &candidate;
+  }
+  if (spec == nullptr) {
+    std::move(respond)(Error(ErrorCode::kNotFound, absl::StrCat("no such path: ", *path)));
+    return;
+  }
+  if (request.method() != spec->method) {
+    HttpResponse response =
+        Error(ErrorCode::kMethodNotAllowed,
+              absl::StrCat(*path, " allows ", std::string(http::to_string(spec->method))));
+    response.set(http::field::allow, http::to_string(spec->method));
+    std::move(respond)(std::move(response));
+    return;
+  }
+  switch (spec->route) {
+    case Route::kWallet: {
+      HttpResponse response =
+          MakeResponse(http::status::ok, "text/html; charset=utf-8", std::string(WalletPageHtml()));
+      response.set(http::field::cache_control, "no-cache");
+      std::move(respond)(std::move(response));
+      return;
+    }
+    case Route::kBalance:
+      std::move(respond)(GetBalance(request));
+      return;
+    case Route::kTransactions:
+      std::move(respond)(GetTransactions(request));
+      return;
+    case Route::kSend:
+      PostSend(request, executor, std::move(respond));
+      return;
+    case Route::kNote:
+      PatchNote(request, executor, std::move(respond));
+      return;
+    case Route::kAdminAccounts:
+      PostAccount(request, executor, std::move(respond));
+      return;
+    case Route::kAdminMint:
+      PostMint(request, executor, std::move(respond));
+      return;
+    case Route::kHealth: {
+      boost::json::object body;
+      body["status"] = "ok";
+      body["seq"] = context_.ledger->LastSeq();
+      std::move(respond)(JsonResponse(body));
+      return;
+    }
+    case Route::kMetrics:
+      std::move(respond)(MakeResponse(http::status::ok, "text/plain; version=0.0.4; charset=utf-8",
+                                      context_.metrics->RenderPrometheus()));
+      return;
+    case Route::kWebSocket: {
+      // The session upgrades /ws itself; reaching here means it asked for
+      // a plain answer.
+      auto grant = AuthorizeWebSocket(request);
+      if (HttpResponse* response = std::get_if<HttpResponse>(&grant)) {
+        std::move(respond)(std::move(*response));
+      } else {
+        std::move(respond)(Error(ErrorCode::kInvalidField, "expected a WebSocket upgrade"));
+      }
+      return;
+    }
+  }
+}
+
+HttpResponse Routes::GetBalance(const HttpRequest& request) {
+  absl::StatusOr<std::string> account = AuthenticateAccount(request);
+  if (!account.ok()) return StatusError(account.status());
+  absl::StatusOr<int64_t> balance = context_.ledger->Balance(*account);
+  if (!balance.ok()) return StatusError(balance.status());
+  boost::json::object body;
+  body["username"] = *account;
+  body["sbd_tokens"] = *balance;
+  return JsonResponse(body);
+}
+
+HttpResponse Routes::GetTransactions(const HttpRequest& request) {
+  absl::StatusOr<std::string> account = AuthenticateAccount(request);
+  if (!account.ok()) return StatusError(account.status());
+  Query query = ParseQuery(request.target());
+  int64_t skip = 0;
+  int64_t limit = static_cast<int64_t>(kHistoryLimitDefault);
+  if (std::optional<std::string> text = query.Get("skip")) {
+    std::optional<int64_t> value = ParseNonNegative(*text);
+    if (!value) return Error(ErrorCode::kInvalidField, "skip must be a non-negative integer");
+    skip = *value;
+  }
+  if (std::optional<std::string> text = query.Get("limit")) {
+    std::optional<int64_t> value = ParseNonNegative(*text);
+    if (!value || *value < 1 || *value > static_cast<int64_t>(kHistoryLimitMax)) {
+      return Error(ErrorCode::kInvalidField,
+                   absl::StrCat("limit must be an integer from 1 to ", kHistoryLimitMax));
+    }
+    limit = *value;
+  }
+  absl::StatusOr<std::vector<Event>> history =
+      context_.ledger->History(*account, static_cast<size_t>(skip), static_cast<size_t>(limit));
+  if (!history.ok()) return StatusError(history.status());
+  boost::json::array transactions;
+  transactions.reserve(history->size());
+  for (const Event& event : *history) transactions.push_back(TransactionEntry(event, *account));
+  boost::json::object body;
+  body["username"] = *account;
+  body["transactions"] = std::move(transactions);
+  return JsonResponse(body);
+}
+
+void Routes::Submit(Command command, const Executor& executor, Render render, Respond respond) {
+  context_.ledger->Submit(std::move(command), [this, executor, render = std::move(render),
+                                               respond = std::move(respond)](
+                                                  absl::StatusOr<CommandResult> result) mutable {
+    // On the writer thread: hand everything to the session's strand.
+    boost::asio::post(executor, [this, render = std::move(render), respond = std::move(respond),
+                                 result = std::move(result)]() mutable {
+      if (!result.ok()) {
+        std::move(respond)(StatusError(result.status()));
+      } else {
+        std::move(respond)(render(*result));
+      }
+    });
+  });
+}
+
+void Routes::PostSend(const HttpRequest& request, const Executor& executor, Respond respond) {
+  absl::StatusOr<std::string> account = AuthenticateAccount(request);
+  if (!account.ok()) return std::move(respond)(StatusError(account.status()));
+  const absl::Duration wait = rate_limiter_.Acquire(*account, absl::Now());
+  if (wait > absl::ZeroDuration()) {
+    return std::move(respond)(
+        Error(ErrorCode::kRateLimited, "too many sends; retry later",
+              static_cast<int64_t>(absl::ToDoubleSeconds(absl::Ceil(wait, absl::Seconds(1))))));
+  }
+  absl::StatusOr<TransferCommand> command = ParseSendBody(request.body(), *account);
+  if (!command.ok()) return std::move(respond)(StatusError(command.status()));
+  Metrics* metrics = context_.metrics;
+  Submit(
+      std::move(*command), executor,
+      [metrics](const CommandResult& result) {
+        const Event& event = result.event;
+        if (!result.duplicate && metrics != nullptr) metrics->CountTransfer();
+        boost::json::object body;
+        body["status"] = "success";
+        body["from_user"] = event.from_account;
+        body["to_user"] = event.to_account;
+        body["amount"] = event.amount;
+        body["transaction_id"] = event.transaction_id;
+        body["new_balance"] = event.from_balance;
+        body["seq"] = event.seq;
+        body["timestamp"] = FormatTimestamp(event.timestamp_ms);
+        if (result.duplicate) body["duplicate"] = true;
+        return JsonResponse(body);
+      },
+      std::move(respond));
+}
+
+void Routes::PatchNote(const HttpRequest& request, const Executor& executor, Respond respond) {
+  absl::StatusOr<std::string> account = AuthenticateAccount(request);
+  if (!account.ok()) return std::move(respond)(StatusError(account.status()));
+  absl::StatusOr<SetNoteCommand> command = ParseSetNoteBody(request.body(), *account);
+  if (!command.ok()) return std::move(respond)(StatusError(command.status()));
+  Submit(
+      std::move(*command), executor,
+      [](const CommandResult& result) {
+        boost::json::object body;
+        body["status"] = "success";
+        body["transaction_id"] = result.event.transaction_id;
+        body["note"] = result.event.note;
+        return JsonResponse(body);
+      },
+      std::move(respond));
+}
+
+void Routes::PostAccount(const HttpRequest& request, const Executor& executor, Respond respond) {
+  absl::StatusOr<Identity> admin = AuthenticateAdmin(request);
+  if (!admin.ok()) return std::move(respond)(StatusError(admin.status()));
+  absl::StatusOr<OpenAccountCommand> command = ParseOpenAccountBody(request.body(), admin->subject);
+  if (!command.ok()) return std::move(respond)(StatusError(command.status()));
+  Submit(
+      std::move(*command), executor,
+      [](const CommandResult& result) {
+        boost::json::object body;
+        body["username"] = result.event.to_account;
+        body["sbd_tokens"] = result.event.to_balance;
+        return JsonResponse(body, http::status::created);
+      },
+      std::move(respond));
+}
+
+void Routes::PostMint(const HttpRequest& request, const Executor& executor, Respond respond) {
+  absl::StatusOr<Identity> admin = AuthenticateAdmin(request);
+  if (!admin.ok()) return std::move(respond)(StatusError(admin.status()));
+  absl::StatusOr<MintCommand> command = ParseMintBody(request.body(), admin->subject);
+  if (!command.ok()) return std::move(respond)(StatusError(command.status()));
+  Submit(
+      std::move(*command), executor,
+      [](const CommandResult& result) {
+        const Event& event = result.event;
+        boost::json::object body;
+        body["status"] = "success";
+        body["username"] = event.to_account;
+        body["amount"] = event.amount;
+        body["new_balance"] = event.to_balance;
+        body["transaction_id"] = event.transaction_id;
+        body["seq"] = event.seq;
+        body["timestamp"] = FormatTimestamp(event.timestamp_ms);
+        if (result.duplicate) body["duplicate"] = true;
+        return JsonResponse(body);
+      },
+      std::move(respond));
+}
+
+std::variant<Routes::WebSocketGrant, HttpResponse> Routes::AuthorizeWebSocket(
+    const HttpRequest& request) {
+  if (request.method() != verb::get) {
+    HttpResponse response = Error(ErrorCode::kMethodNotAllowed, "/ws allows GET");
+    response.set(http::field::allow, "GET");
+    return response;
+  }
+  Query query = ParseQuery(request.target());
+  std::optional<std::string> token = query.Get("token");
+  if (!token.has_value() || token->empty()) {
+    return Error(ErrorCode::kUnauthorized, "missing ?token=");
+  }
+  absl::StatusOr<Identity> identity = context_.tokens->Verify(*token, context_.now_s());
+  if (!identity.ok()) return StatusError(identity.status());
+  absl::StatusOr<std::string> account = CanonicalUsername(identity->subject);
+  if (!account.ok()) return StatusError(account.status());
+  WebSocketGrant grant;
+  if (std::optional<std::string> since = query.Get("since")) {
+    grant.since = ParseNonNegative(*since);
+    if (!grant.since.has_value()) {
+      return Error(ErrorCode::kInvalidField, "since must be a non-negative integer");
+    }
+  }
+  absl::StatusOr<int64_t> balance = context_.ledger->Balance(*account);
+  if (!balance.ok()) return StatusError(balance.status());
+  if (!boost::beast::websocket::is_upgrade(request)) {
+    return Error(ErrorCode::kInvalidField, "expected a WebSocket upgrade request");
+  }
+  grant.username = std::move(*account);
+  grant.identity = std::move(*identity);
+  return grant;
+}
+
+}  // namespace sbd

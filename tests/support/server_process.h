@@ -1,0 +1,111 @@
+// ServerProcess: the real sbd-ledger binary, run by an end-to-end test.
+//
+// Start() makes a fresh temporary directory for the database, runs
+// `sbd-ledger serve --db DIR/ledger.db --listen 127.0.0.1:0 ARGS...` with the
+// test secret in SBD_JWT_SECRET, reads the "listening on HOST:PORT" line from
+// its stdout and waits until GET /healthz answers. Every wait is bounded: a
+// server that does not come up is an error, never a hang.
+//
+// The server's stdout and stderr are kept in files in the temporary
+// directory (Stdout(), Stderr()), so a test can read the access log or the
+// --demo output. The directory is removed by the destructor, which also
+// kills a server that is still running.
+//
+// Thread-safety: none; one test thread drives a ServerProcess.
+#ifndef SBD_TESTS_SUPPORT_SERVER_PROCESS_H_
+#define SBD_TESTS_SUPPORT_SERVER_PROCESS_H_
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+namespace sbd::testing {
+
+// The secret every test server signs and verifies tokens with.
+inline constexpr char kTestSecret[] = "sbd-test-secret-0123456789abcdef0123456789abcdef";
+
+// The path of the sbd-ledger binary under test.
+const char* LedgerBinaryPath();
+
+struct ServerProcessOptions {
+  // Extra arguments after `serve --db ... --listen 127.0.0.1:0`.
+  std::vector<std::string> args;
+  // Extra environment, "NAME=value" each (SBD_JWT_SECRET is set unless
+  // `with_secret` is false).
+  std::vector<std::string> env;
+  bool with_secret = true;
+  // Adds --no-access-log unless false (keeps test output small).
+  bool quiet = true;
+  // How long Start waits for the listening line and a healthy /healthz.
+  std::chrono::milliseconds start_timeout{15000};
+};
+
+class ServerProcess {
+ public:
+  // Starts a server on a fresh database.
+  static absl::StatusOr<std::unique_ptr<ServerProcess>> Start(ServerProcessOptions options = {});
+
+  ServerProcess(const ServerProcess&) = delete;
+  ServerProcess& operator=(const ServerProcess&) = delete;
+  ~ServerProcess();  // Kill() if running, then removes the temporary directory.
+
+  uint16_t port() const { return port_; }
+  const std::string& host() const { return host_; }
+  pid_t pid() const { return pid_; }
+  bool running() const { return pid_ > 0; }
+  // The temporary directory and the database file in it.
+  const std::string& dir() const { return dir_; }
+  std::string db_path() const { return dir_ + "/ledger.db"; }
+
+  // SIGTERM, then waits up to `timeout` for the exit; returns the exit code
+  // (128 + signal number if a signal ended it). kDeadlineExceeded (after a
+  // SIGKILL) if it did not exit in time.
+  absl::StatusOr<int> Stop(std::chrono::milliseconds timeout = std::chrono::seconds(15));
+
+  // SIGKILL and reap (a crash).
+  void Kill();
+
+  // Stops (SIGTERM) if running, then starts again on the same database with
+  // the same options; the port may change.
+  absl::Status Restart();
+
+  // Starts again on the same database with the same options after Stop/Kill.
+  absl::Status StartAgain();
+
+  // Everything the server wrote so far.
+  std::string Stdout() const;
+  std::string Stderr() const;
+
+ private:
+  ServerProcess(ServerProcessOptions options, std::string dir);
+  absl::Status Launch();
+
+  ServerProcessOptions options_;
+  std::string dir_;
+  std::string host_ = "127.0.0.1";
+  uint16_t port_ = 0;
+  pid_t pid_ = -1;
+  int launches_ = 0;
+};
+
+// Runs the sbd-ledger binary with `args` (e.g. {"token", "--user", "alice"})
+// and the given extra environment, waiting at most `timeout`.
+struct ToolResult {
+  int exit_code = -1;  // 128 + signal if killed.
+  std::string out;
+  std::string err;
+};
+absl::StatusOr<ToolResult> RunLedgerTool(
+    const std::vector<std::string>& args, const std::vector<std::string>& env = {},
+    std::chrono::milliseconds timeout = std::chrono::seconds(15));
+
+}  // namespace sbd::testing
+
+#endif  // SBD_TESTS_SUPPORT_SERVER_PROCESS_H_

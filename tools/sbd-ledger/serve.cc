@@ -1,0 +1,230 @@
+#include "tools/sbd-ledger/serve.h"
+
+#include <openssl/rand.h>
+
+#include <array>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <thread>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "engine/ledger.h"
+#include "store/sqlite_event_log.h"
+#include "transport/http_server.h"
+#include "transport/metrics.h"
+#include "transport/notifier.h"
+#include "transport/token_authority.h"
+
+namespace sbd {
+namespace {
+
+// The accounts `--demo` opens on a fresh log, and what each gets.
+constexpr std::array<std::string_view, 3> kDemoAccounts = {"alice", "bob", "carol"};
+constexpr int64_t kDemoBalance = 1000;
+constexpr char kDemoActor[] = "demo";
+// The tokens --demo prints are for trying the wallet: one day.
+constexpr int64_t kDemoTokenTtlS = 24 * 60 * 60;
+// After SIGTERM, how long answers in flight and WebSocket close handshakes
+// may take before the io threads are stopped regardless.
+constexpr std::chrono::seconds kShutdownGrace{5};
+
+int64_t NowSeconds() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string Message(const absl::Status& status) { return std::string(status.message()); }
+
+// "HOST:PORT" or "[V6]:PORT".
+bool SplitHostPort(const std::string& listen, std::string& host, uint16_t& port) {
+  const size_t colon = listen.rfind(':');
+  if (colon == std::string::npos || colon == 0) return false;
+  host = listen.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  uint32_t value = 0;
+  if (!absl::SimpleAtoi(listen.substr(colon + 1), &value) || value > 65535) return false;
+  port = static_cast<uint16_t>(value);
+  return true;
+}
+
+std::string RandomSecret() {
+  std::array<unsigned char, 32> bytes{};
+  if (RAND_bytes(bytes.data(), static_cast<int>(bytes.size())) != 1) {
+    std::fprintf(stderr, "sbd-ledger: no randomness for a demo secret\n");
+    std::abort();
+  }
+  return absl::BytesToHexString(
+      absl::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
+}
+
+// Opens and funds the demo accounts on a fresh log.
+absl::Status SeedDemo(Ledger& ledger) {
+  for (std::string_view name : kDemoAccounts) {
+    auto opened = ledger.Submit(OpenAccountCommand{kDemoActor, std::string(name)}).get();
+    if (!opened.ok()) return opened.status();
+    MintCommand mint;
+    mint.actor = kDemoActor;
+    mint.account = std::string(name);
+    mint.amount = AmountField::Integer(kDemoBalance);
+    mint.reason = "demo";
+    auto minted = ledger.Submit(std::move(mint)).get();
+    if (!minted.ok()) return minted.status();
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> LoadSecret(const std::string& secret_file) {
+  std::string secret;
+  if (!secret_file.empty()) {
+    std::ifstream in(secret_file, std::ios::binary);
+    if (!in) return absl::NotFoundError(absl::StrCat("cannot read --secret-file ", secret_file));
+    std::stringstream contents;
+    contents << in.rdbuf();
+    secret = contents.str();
+    if (!secret.empty() && secret.back() == '\n') secret.pop_back();
+    if (!secret.empty() && secret.back() == '\r') secret.pop_back();
+  } else {
+    const char* env = std::getenv("SBD_JWT_SECRET");
+    if (env == nullptr) {
+      return absl::NotFoundError("no JWT secret: set SBD_JWT_SECRET or pass --secret-file");
+    }
+    secret = env;
+  }
+  if (secret.empty()) return absl::InvalidArgumentError("the JWT secret is empty");
+  return secret;
+}
+
+int RunToken(const std::string& secret_file, const std::string& user, bool admin, int64_t ttl_s) {
+  absl::StatusOr<std::string> secret = LoadSecret(secret_file);
+  if (!secret.ok()) {
+    std::fprintf(stderr, "sbd-ledger token: %s\n", Message(secret.status()).c_str());
+    return 2;
+  }
+  if (user.empty() || ttl_s <= 0) {
+    std::fprintf(stderr, "sbd-ledger token: --user must be set and --ttl positive\n");
+    return 2;
+  }
+  TokenAuthority tokens(*secret);
+  absl::StatusOr<std::string> token = tokens.Issue(user, admin, ttl_s, NowSeconds());
+  if (!token.ok()) {
+    std::fprintf(stderr, "sbd-ledger token: %s\n", Message(token.status()).c_str());
+    return 1;
+  }
+  std::printf("%s\n", token->c_str());
+  return 0;
+}
+
+int RunServe(const ServeConfig& config) {
+  std::string host;
+  uint16_t port = 0;
+  if (!SplitHostPort(config.listen, host, port)) {
+    std::fprintf(stderr, "sbd-ledger serve: --listen must be HOST:PORT, got '%s'\n",
+                 config.listen.c_str());
+    return 2;
+  }
+  absl::StatusOr<std::string> secret = LoadSecret(config.secret_file);
+  bool generated_secret = false;
+  if (!secret.ok()) {
+    if (!config.demo || !config.secret_file.empty()) {
+      std::fprintf(stderr,
+                   "sbd-ledger serve: %s (refusing to start without a signing secret; "
+                   "--demo makes a random one)\n",
+                   Message(secret.status()).c_str());
+      return 2;
+    }
+    secret = RandomSecret();
+    generated_secret = true;
+  }
+
+  // The log, then the ledger on it (the replay verifies the whole log).
+  std::error_code dir_error;
+  const std::filesystem::path db_dir = std::filesystem::path(config.db_path).parent_path();
+  if (!db_dir.empty()) std::filesystem::create_directories(db_dir, dir_error);
+  SqliteEventLog::Options log_options;
+  log_options.durability = config.durability_full ? Durability::kFull : Durability::kNormal;
+  auto log = SqliteEventLog::Open(config.db_path, log_options);
+  if (!log.ok()) {
+    std::fprintf(stderr, "sbd-ledger serve: cannot open %s: %s\n", config.db_path.c_str(),
+                 log.status().ToString().c_str());
+    return 1;
+  }
+  Metrics metrics;
+  Ledger::Options ledger_options;
+  ledger_options.on_commit = [&metrics](size_t batch_size, absl::Duration latency, bool ok) {
+    metrics.ObserveCommit(batch_size, latency, ok);
+  };
+  auto ledger = Ledger::Open(*std::move(log), std::move(ledger_options));
+  if (!ledger.ok()) {
+    std::fprintf(stderr, "sbd-ledger serve: cannot open the ledger: %s\n",
+                 ledger.status().ToString().c_str());
+    return 1;
+  }
+  Notifier notifier(metrics);
+  (*ledger)->AddSubscriber(&notifier);
+
+  if (config.demo && (*ledger)->LastSeq() == 0) {
+    if (absl::Status seeded = SeedDemo(**ledger); !seeded.ok()) {
+      std::fprintf(stderr, "sbd-ledger serve: --demo: %s\n", seeded.ToString().c_str());
+      return 1;
+    }
+  }
+
+  TokenAuthority tokens(*secret);
+  ServerContext context;
+  context.ledger = ledger->get();
+  context.notifier = &notifier;
+  context.metrics = &metrics;
+  context.tokens = &tokens;
+  context.options = config.server;
+  context.now_s = NowSeconds;
+
+  const size_t threads =
+      config.threads > 0 ? config.threads : std::max(1u, std::thread::hardware_concurrency());
+  auto server = HttpServer::Create(context, host, port, threads);
+  if (!server.ok()) {
+    std::fprintf(stderr, "sbd-ledger serve: %s\n", Message(server.status()).c_str());
+    return 1;
+  }
+  (*server)->Start();
+  const std::string address = (*server)->address();
+  std::printf("listening on %s\n", address.c_str());
+  if (config.demo) {
+    if (generated_secret) std::printf("demo secret (SBD_JWT_SECRET): %s\n", secret->c_str());
+    for (std::string_view name : kDemoAccounts) {
+      absl::StatusOr<std::string> token =
+          tokens.Issue(name, /*admin=*/false, kDemoTokenTtlS, NowSeconds());
+      if (!token.ok()) continue;
+      std::printf("%-6s token: %s\n", std::string(name).c_str(), token->c_str());
+      std::printf("%-6s wallet: http://%s/#token=%s\n", std::string(name).c_str(), address.c_str(),
+                  token->c_str());
+    }
+  }
+  std::fflush(stdout);
+
+  const int signal = (*server)->WaitForSignal();
+  std::fprintf(stderr, "sbd-ledger: signal %d, shutting down\n", signal);
+  (*server)->StopAccepting();
+  (*ledger)->Stop();    // Finishes every queued command; answers are posted.
+  notifier.CloseAll();  // WebSockets close with 1001.
+  (*server)->CloseConnections();
+  (*server)->Join(kShutdownGrace);
+  server->reset();
+  (*ledger)->RemoveSubscriber(&notifier);
+  ledger->reset();  // Closes the log.
+  std::fprintf(stderr, "sbd-ledger: stopped\n");
+  return 0;
+}
+
+}  // namespace sbd

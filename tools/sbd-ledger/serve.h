@@ -1,0 +1,45 @@
+// The two commands of the sbd-ledger binary, behind main's flag parsing:
+// `serve` (open the log and the ledger, wire the notifier, serve HTTP and
+// WebSocket until SIGINT/SIGTERM, shut down cleanly) and `token` (print a
+// signed JWT).
+//
+// Thread-safety: each runs on the calling (main) thread and returns the
+// process exit code.
+#ifndef SBD_TOOLS_SBD_LEDGER_SERVE_H_
+#define SBD_TOOLS_SBD_LEDGER_SERVE_H_
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "transport/server_context.h"
+
+namespace sbd {
+
+struct ServeConfig {
+  std::string db_path = "./data/ledger.db";
+  std::string listen = "127.0.0.1:8080";  // HOST:PORT; port 0 = ephemeral.
+  size_t threads = 0;                     // 0: one per core.
+  bool durability_full = true;            // --durability full|normal.
+  bool demo = false;
+  std::string secret_file;  // Empty: SBD_JWT_SECRET.
+  ServerOptions server;     // Limits and the access log.
+};
+
+// The signing secret: --secret-file's contents (one trailing newline
+// stripped) if given, else $SBD_JWT_SECRET. kNotFound if neither is set,
+// kInvalidArgument if empty.
+absl::StatusOr<std::string> LoadSecret(const std::string& secret_file);
+
+// `sbd-ledger serve`. Prints "listening on HOST:PORT" once serving.
+int RunServe(const ServeConfig& config);
+
+// `sbd-ledger token`: prints a token for `user` valid for ttl_s seconds.
+int RunToken(const std::string& secret_file, const std::string& user, bool admin, int64_t ttl_s);
+
+}  // namespace sbd
+
+#endif  // SBD_TOOLS_SBD_LEDGER_SERVE_H_

@@ -1,0 +1,87 @@
+#include "transport/http_server.h"
+
+#include <boost/asio/ip/address.hpp>
+#include <csignal>
+
+#include "absl/strings/str_cat.h"
+
+namespace sbd {
+
+namespace asio = boost::asio;
+
+HttpServer::HttpServer(const ServerContext& context, size_t threads)
+    : io_(static_cast<int>(threads)),
+      signals_(io_, SIGINT, SIGTERM),
+      routes_(context),
+      thread_count_(threads == 0 ? 1 : threads) {}
+
+absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Create(const ServerContext& context,
+                                                               std::string_view host, uint16_t port,
+                                                               size_t threads) {
+  boost::system::error_code error;
+  asio::ip::address address = asio::ip::make_address(std::string(host), error);
+  if (error)
+    return absl::InvalidArgumentError(absl::StrCat("bad listen address: ", std::string(host)));
+  std::unique_ptr<HttpServer> server(new HttpServer(context, threads));
+  absl::StatusOr<std::shared_ptr<Listener>> listener = Listener::Create(
+      server->io_, asio::ip::tcp::endpoint(address, port), context, server->routes_);
+  if (!listener.ok()) return listener.status();
+  server->listener_ = std::move(*listener);
+  return server;
+}
+
+HttpServer::~HttpServer() {
+  if (!threads_.empty()) Join(std::chrono::milliseconds(0));
+}
+
+std::string HttpServer::address() const {
+  const asio::ip::tcp::endpoint endpoint = listener_->local_endpoint();
+  const asio::ip::address address = endpoint.address();
+  if (address.is_v6()) return absl::StrCat("[", address.to_string(), "]:", endpoint.port());
+  return absl::StrCat(address.to_string(), ":", endpoint.port());
+}
+
+void HttpServer::Start() {
+  signals_.async_wait([this](boost::system::error_code error, int signal) {
+    if (!error) signal_promise_.set_value(signal);
+  });
+  listener_->Run();
+  {
+    absl::MutexLock lock(&mutex_);
+    threads_running_ = thread_count_;
+  }
+  for (size_t i = 0; i < thread_count_; ++i) {
+    threads_.emplace_back([this] {
+      io_.run();
+      absl::MutexLock lock(&mutex_);
+      --threads_running_;
+    });
+  }
+}
+
+int HttpServer::WaitForSignal() { return signal_promise_.get_future().get(); }
+
+void HttpServer::StopAccepting() {
+  listener_->Stop();
+  asio::post(io_, [this] {
+    boost::system::error_code ignored;
+    signals_.cancel(ignored);
+  });
+}
+
+void HttpServer::CloseConnections() { listener_->sessions().ShutdownAll(); }
+
+void HttpServer::Join(std::chrono::milliseconds grace) {
+  {
+    // io_.run() returns in every thread once no connection is left.
+    absl::MutexLock lock(&mutex_);
+    auto all_done = [this]()
+                        ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) { return threads_running_ == 0; };
+    mutex_.AwaitWithTimeout(absl::Condition(&all_done), absl::FromChrono(grace));
+  }
+  io_.stop();
+  for (std::thread& thread : threads_) thread.join();
+  threads_.clear();
+}
+
+}  // namespace sbd

@@ -1,0 +1,74 @@
+// HttpServer: the io threads, the listener and the shutdown sequence of
+// `sbd-ledger serve`.
+//
+//   auto server = HttpServer::Create(context, "127.0.0.1", 8080, threads);
+//   (*server)->Start();             // io threads serve from here on
+//   (*server)->WaitForSignal();     // SIGINT / SIGTERM
+//   (*server)->StopAccepting();     // then: ledger->Stop() drains commands,
+//   (*server)->CloseConnections();  //       notifier->CloseAll() (1001)
+//   (*server)->Join(grace);         // answers written, threads joined
+//
+// Thread-safety: drive it from one thread (main). The context must outlive it.
+#ifndef SBD_TRANSPORT_HTTP_SERVER_H_
+#define SBD_TRANSPORT_HTTP_SERVER_H_
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <chrono>
+#include <cstdint>
+#include <future>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "transport/listener.h"
+#include "transport/routes.h"
+#include "transport/server_context.h"
+
+namespace sbd {
+
+class HttpServer {
+ public:
+  // Binds host:port (port 0: an ephemeral one); does not serve yet.
+  static absl::StatusOr<std::unique_ptr<HttpServer>> Create(const ServerContext& context,
+                                                            std::string_view host, uint16_t port,
+                                                            size_t threads);
+  ~HttpServer();  // Join(0) if still running.
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  // "HOST:PORT" actually bound.
+  std::string address() const;
+
+  // Starts the io threads.
+  void Start();
+  // Blocks until SIGINT or SIGTERM arrives; returns the signal number.
+  int WaitForSignal();
+  void StopAccepting();
+  // Closes idle HTTP connections now and busy ones after their answer.
+  void CloseConnections();
+  // Waits up to `grace` for every connection to close, then stops the io
+  // threads and joins them.
+  void Join(std::chrono::milliseconds grace);
+
+ private:
+  HttpServer(const ServerContext& context, size_t threads);
+
+  boost::asio::io_context io_;
+  boost::asio::signal_set signals_;
+  Routes routes_;
+  std::shared_ptr<Listener> listener_;
+  size_t thread_count_;
+  std::vector<std::thread> threads_;
+  std::promise<int> signal_promise_;
+  absl::Mutex mutex_;
+  size_t threads_running_ ABSL_GUARDED_BY(mutex_) = 0;
+};
+
+}  // namespace sbd
+
+#endif  // SBD_TRANSPORT_HTTP_SERVER_H_

@@ -1,0 +1,89 @@
+// HttpSession: one HTTP/1.1 connection. Reads one request at a time
+// (pipelined requests wait in the buffer and are answered in order), asks
+// Routes for the answer, writes it, and loops while keep-alive holds.
+//
+// Limits (ServerOptions): request header bytes (431, then close), body bytes
+// (413 payload_too_large, then close; `Expect: 100-continue` is answered only
+// for a body within the limit), the read timeout for a started request
+// (slowloris: the connection is dropped), and the keep-alive idle timeout
+// between requests. GET /ws is authorised by Routes and, on success, the
+// socket is handed to StartWebSocketSession.
+//
+// One access-log line per request on stderr ("method target status ms").
+//
+// Thread-safety: all of a session's work runs on its strand (the socket's
+// executor); Shutdown may be called from any thread.
+#ifndef SBD_TRANSPORT_HTTP_SESSION_H_
+#define SBD_TRANSPORT_HTTP_SESSION_H_
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+
+#include "transport/routes.h"
+#include "transport/server_context.h"
+
+namespace sbd {
+
+class SessionRegistry;
+
+class HttpSession : public std::enable_shared_from_this<HttpSession> {
+ public:
+  HttpSession(boost::asio::ip::tcp::socket socket, const ServerContext& context, Routes& routes,
+              SessionRegistry& registry);
+  ~HttpSession();
+  HttpSession(const HttpSession&) = delete;
+  HttpSession& operator=(const HttpSession&) = delete;
+
+  // Starts reading; `registry_id` is this session's id in the registry.
+  void Start(uint64_t registry_id);
+
+  // Closes the connection once the request in progress (if any) is
+  // answered; an idle connection is closed at once.
+  void Shutdown();
+
+ private:
+  void WaitForRequest();
+  void ReadHeader();
+  void OnHeader(boost::system::error_code error);
+  void ReadBody();
+  void OnRequest(boost::system::error_code error);
+  void UpgradeToWebSocket();
+  void Write(HttpResponse response);
+  void OnWrite(bool close, boost::system::error_code error);
+  // Answers with `response` and closes (the request is not read further).
+  void Reject(HttpResponse response);
+  // Half-closes, discards what the client still sends (bounded), closes.
+  void Linger();
+  void Close();
+  void LogAccess(int status) const;
+
+  boost::beast::tcp_stream stream_;
+  boost::beast::flat_buffer buffer_;
+  const ServerContext& context_;
+  Routes& routes_;
+  SessionRegistry& registry_;
+  uint64_t registry_id_ = 0;
+  std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
+  HttpRequest request_;
+  std::shared_ptr<HttpResponse> response_;
+  std::string access_method_;
+  std::string access_target_;
+  std::chrono::steady_clock::time_point request_started_;
+  // Strand state.
+  bool busy_ = false;           // A request is being answered.
+  bool shutting_down_ = false;  // Close after the current answer.
+  bool closed_ = false;
+  uint64_t lingered_bytes_ = 0;
+  std::array<char, 4096> linger_buffer_;
+};
+
+}  // namespace sbd
+
+#endif  // SBD_TRANSPORT_HTTP_SESSION_H_

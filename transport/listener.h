@@ -1,0 +1,84 @@
+// Listener: accepts TCP connections and starts an HttpSession for each, up to
+// ServerOptions::connections_max open HTTP connections (beyond that a new
+// connection is closed at once: HTTP has no room for an error before the
+// request is read). It keeps a registry of the open sessions so a shutdown
+// can close the idle ones and let the busy ones finish their response.
+//
+// WebSocket connections leave the registry when the session hands the socket
+// to the WebSocket side (they are counted by Metrics, not here).
+//
+// Thread-safety: Stop and ShutdownSessions may be called from any thread;
+// the registry is guarded by a mutex never held during I/O.
+#ifndef SBD_TRANSPORT_LISTENER_H_
+#define SBD_TRANSPORT_LISTENER_H_
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "transport/routes.h"
+#include "transport/server_context.h"
+
+namespace sbd {
+
+class HttpSession;
+
+// The open HTTP sessions (thread-safe).
+class SessionRegistry {
+ public:
+  // Returns the id to Remove with, or 0 if `limit` sessions are open.
+  uint64_t Add(std::weak_ptr<HttpSession> session, size_t limit);
+  void Remove(uint64_t id);
+  size_t size() const;
+  // Asks every open session to close once its current request is answered.
+  void ShutdownAll();
+
+ private:
+  mutable absl::Mutex mutex_;
+  uint64_t next_id_ ABSL_GUARDED_BY(mutex_) = 1;
+  absl::flat_hash_map<uint64_t, std::weak_ptr<HttpSession>> sessions_ ABSL_GUARDED_BY(mutex_);
+};
+
+class Listener : public std::enable_shared_from_this<Listener> {
+ public:
+  // Binds and listens on `endpoint` (port 0: an ephemeral port).
+  static absl::StatusOr<std::shared_ptr<Listener>> Create(
+      boost::asio::io_context& io, const boost::asio::ip::tcp::endpoint& endpoint,
+      const ServerContext& context, Routes& routes);
+
+  // The bound address (the real port when 0 was asked for).
+  boost::asio::ip::tcp::endpoint local_endpoint() const { return local_endpoint_; }
+
+  // Starts accepting.
+  void Run();
+  // Stops accepting (the acceptor is closed on its strand).
+  void Stop();
+  SessionRegistry& sessions() { return sessions_; }
+
+  Listener(boost::asio::io_context& io, const ServerContext& context, Routes& routes);
+
+ private:
+  void Accept();
+  void OnAccept(boost::system::error_code error, boost::asio::ip::tcp::socket socket);
+
+  boost::asio::io_context& io_;
+  boost::asio::strand<boost::asio::io_context::executor_type> strand_;
+  boost::asio::ip::tcp::acceptor acceptor_;
+  boost::asio::steady_timer retry_timer_;
+  boost::asio::ip::tcp::endpoint local_endpoint_;
+  const ServerContext& context_;
+  Routes& routes_;
+  SessionRegistry sessions_;
+};
+
+}  // namespace sbd
+
+#endif  // SBD_TRANSPORT_LISTENER_H_

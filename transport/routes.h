@@ -1,0 +1,107 @@
+// Routes: every HTTP endpoint of API.md, from a parsed request to its
+// response: authentication (Bearer JWT), body parsing, the ledger command or
+// read, and the exact JSON answer or error body.
+//
+// The session owns the connection (reading, limits, keep-alive, writing);
+// Routes owns what a request means. GET /ws is authorised here
+// (AuthorizeWebSocket) and upgraded by the session.
+//
+// Thread-safety: one Routes serves every session; Handle and
+// AuthorizeWebSocket may be called from any io thread concurrently. The
+// context (and so the ledger) must outlive every pending command.
+#ifndef SBD_TRANSPORT_ROUTES_H_
+#define SBD_TRANSPORT_ROUTES_H_
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+
+#include "absl/functional/any_invocable.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "engine/command.h"
+#include "engine/error_code.h"
+#include "transport/rate_limiter.h"
+#include "transport/server_context.h"
+#include "transport/token_authority.h"
+
+namespace sbd {
+
+using HttpRequest = boost::beast::http::request<boost::beast::http::string_body>;
+using HttpResponse = boost::beast::http::response<boost::beast::http::string_body>;
+
+// The WebSocket endpoint's path.
+inline constexpr std::string_view kWebSocketPath = "/ws";
+
+class Routes {
+ public:
+  // Called exactly once with the response (status, headers and body set;
+  // the session sets version, keep-alive and Content-Length).
+  using Respond = absl::AnyInvocable<void(HttpResponse) &&>;
+
+  explicit Routes(const ServerContext& context);
+  Routes(const Routes&) = delete;
+  Routes& operator=(const Routes&) = delete;
+
+  // Answers `request`. `respond` runs either before Handle returns (reads,
+  // errors) or later, posted onto `executor` (commands: the ledger's
+  // callback never touches the session from the writer thread).
+  void Handle(const HttpRequest& request, const boost::asio::any_io_executor& executor,
+              Respond respond);
+
+  // GET /ws?token=<jwt>[&since=S]: what StartWebSocketSession needs, or the
+  // error response to send instead of upgrading (401 for a missing, invalid
+  // or expired token, 400 for a bad `since`, ...).
+  struct WebSocketGrant {
+    std::string username;  // Canonical.
+    Identity identity;
+    std::optional<int64_t> since;
+  };
+  std::variant<WebSocketGrant, HttpResponse> AuthorizeWebSocket(const HttpRequest& request);
+
+  // Whether the request's path is kWebSocketPath.
+  static bool IsWebSocketRequest(const HttpRequest& request);
+
+  // An error response with the API's body, counted in the metrics. 503 and
+  // 429 carry Retry-After (`retry_after_s`, at least 1).
+  HttpResponse Error(ErrorCode code, std::string_view detail, int64_t retry_after_s = 1) const;
+
+  // The response for a failed command or read: its ErrorCode's answer, or a
+  // 500 for a status without one (an internal error).
+  HttpResponse StatusError(const absl::Status& status) const;
+
+ private:
+  using Executor = boost::asio::any_io_executor;
+
+  // The token's identity (401 otherwise).
+  absl::StatusOr<Identity> Authenticate(const HttpRequest& request) const;
+  // The caller's canonical account name: 401, then invalid_username, then
+  // account_not_found.
+  absl::StatusOr<std::string> AuthenticateAccount(const HttpRequest& request) const;
+  // The admin's identity: 401, then 403.
+  absl::StatusOr<Identity> AuthenticateAdmin(const HttpRequest& request) const;
+
+  HttpResponse GetBalance(const HttpRequest& request);
+  HttpResponse GetTransactions(const HttpRequest& request);
+  void PostSend(const HttpRequest& request, const Executor& executor, Respond respond);
+  void PatchNote(const HttpRequest& request, const Executor& executor, Respond respond);
+  void PostAccount(const HttpRequest& request, const Executor& executor, Respond respond);
+  void PostMint(const HttpRequest& request, const Executor& executor, Respond respond);
+
+  // Submits `command`; `render` turns the result into the 2xx response on
+  // the session's executor.
+  using Render = absl::AnyInvocable<HttpResponse(const CommandResult&) const>;
+  void Submit(Command command, const Executor& executor, Render render, Respond respond);
+
+  const ServerContext& context_;
+  RateLimiter rate_limiter_;
+};
+
+}  // namespace sbd
+
+#endif  // SBD_TRANSPORT_ROUTES_H_
