@@ -10,6 +10,7 @@
 #include <cstring>
 #include <filesystem>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <system_error>
 #include <utility>
@@ -19,7 +20,6 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "absl/synchronization/mutex.h"
 #include "store/event_hash.h"
 
 namespace sbd {
@@ -269,13 +269,15 @@ class SqliteEventLog::Impl {
   // The hash of event last_seq_. Appending thread only.
   EventHash last_hash_;
 
-  mutable absl::Mutex readers_mutex_;
+  // std::mutex, not absl::Mutex: Debian's abseil is not built with TSan, which
+  // then cannot see absl::Mutex's ordering and reports false races.
+  mutable std::mutex readers_mutex_;
   mutable std::vector<std::unique_ptr<Reader>> idle_readers_ ABSL_GUARDED_BY(readers_mutex_);
 };
 
 std::unique_ptr<SqliteEventLog::Impl::Reader> SqliteEventLog::Impl::BorrowReader() const {
   {
-    absl::MutexLock lock(&readers_mutex_);
+    std::lock_guard lock(readers_mutex_);
     if (!idle_readers_.empty()) {
       std::unique_ptr<Reader> reader = std::move(idle_readers_.back());
       idle_readers_.pop_back();
@@ -287,7 +289,7 @@ std::unique_ptr<SqliteEventLog::Impl::Reader> SqliteEventLog::Impl::BorrowReader
 }
 
 void SqliteEventLog::Impl::ReturnReader(std::unique_ptr<Reader> reader) const {
-  absl::MutexLock lock(&readers_mutex_);
+  std::lock_guard lock(readers_mutex_);
   if (idle_readers_.size() < kIdleReadersMax) idle_readers_.push_back(std::move(reader));
 }
 
