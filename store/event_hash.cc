@@ -1,8 +1,7 @@
 #include "store/event_hash.h"
 
-#include <openssl/evp.h>
+#include <openssl/sha.h>
 
-#include <cassert>
 #include <string_view>
 
 namespace sbd {
@@ -24,12 +23,10 @@ void AppendString(std::string_view value, std::string& out) {
   out.append(value);
 }
 
-}  // namespace
-
-std::string CanonicalEventBytes(const Event& event) {
-  std::string out;
-  out.reserve(8 * 11 + event.actor.size() + event.from_account.size() + event.to_account.size() +
-              event.transaction_id.size() + event.note.size());
+// Appends the canonical bytes of `event` to `out`.
+void AppendCanonicalBytes(const Event& event, std::string& out) {
+  out.reserve(out.size() + 8 * 11 + event.actor.size() + event.from_account.size() +
+              event.to_account.size() + event.transaction_id.size() + event.note.size());
   AppendInt(event.seq, out);
   AppendInt(static_cast<int64_t>(event.type), out);
   AppendInt(event.timestamp_ms, out);
@@ -41,24 +38,23 @@ std::string CanonicalEventBytes(const Event& event) {
   AppendInt(event.to_balance, out);
   AppendString(event.transaction_id, out);
   AppendString(event.note, out);
+}
+
+}  // namespace
+
+std::string CanonicalEventBytes(const Event& event) {
+  std::string out;
+  AppendCanonicalBytes(event, out);
   return out;
 }
 
 EventHash ChainHash(const EventHash& previous, const Event& event) {
-  const std::string bytes = CanonicalEventBytes(event);
+  // One buffer and OpenSSL's one-shot SHA256(): no context to allocate and
+  // no failure path, on a function that runs for every appended and read event.
+  std::string input(reinterpret_cast<const char*>(previous.data()), previous.size());
+  AppendCanonicalBytes(event, input);
   EventHash hash;
-  unsigned int hash_size = 0;
-  // EVP_Digest on a fresh context per call: no shared state, so thread-safe.
-  EVP_MD_CTX* context = EVP_MD_CTX_new();
-  // OpenSSL fails these only on allocation failure or a missing SHA-256, which
-  // no supported build has: a programmer/environment error, not an operating one.
-  [[maybe_unused]] bool ok = context != nullptr &&
-                             EVP_DigestInit_ex(context, EVP_sha256(), nullptr) == 1 &&
-                             EVP_DigestUpdate(context, previous.data(), previous.size()) == 1 &&
-                             EVP_DigestUpdate(context, bytes.data(), bytes.size()) == 1 &&
-                             EVP_DigestFinal_ex(context, hash.data(), &hash_size) == 1;
-  EVP_MD_CTX_free(context);
-  assert(ok && hash_size == hash.size());
+  SHA256(reinterpret_cast<const unsigned char*>(input.data()), input.size(), hash.data());
   return hash;
 }
 
