@@ -3,7 +3,10 @@
 #include <algorithm>
 #include <cassert>
 #include <chrono>
+#include <condition_variable>
 #include <deque>
+#include <mutex>
+#include <shared_mutex>
 #include <thread>
 #include <utility>
 #include <variant>
@@ -14,7 +17,6 @@
 #include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "engine/absl_compat.h"
 #include "engine/error_code.h"
@@ -62,10 +64,9 @@ class Ledger::Impl {
 
   // Rebuilds the projection from the whole log; no subscriber sees it.
   absl::Status Replay() {
-    absl::MutexLock lock(&projection_mutex_);
+    std::unique_lock lock(projection_mutex_);
     return log_->Read(1, log_->LastSeq(),
-                      [this](const Event& event)
-                          ABSL_NO_THREAD_SAFETY_ANALYSIS { return projector_.Apply(event); });
+                      [this](const Event& event) { return projector_.Apply(event); });
   }
 
   void StartWriter() {
@@ -75,13 +76,15 @@ class Ledger::Impl {
   void Submit(Command command, Done done) {
     absl::Status refused;
     {
-      absl::MutexLock lock(&queue_mutex_);
+      std::unique_lock lock(queue_mutex_);
       if (stopping_) {
         refused = MakeError(ErrorCode::kUnavailable, "the ledger is shutting down");
       } else if (queue_.size() >= options_.queue_size_max) {
         refused = absl::ResourceExhaustedError("the command queue is full; retry shortly");
       } else {
         queue_.push_back(Pending{std::move(command), std::move(done)});
+        lock.unlock();
+        queue_changed_.notify_one();
         return;
       }
     }
@@ -90,32 +93,33 @@ class Ledger::Impl {
 
   void Stop() {
     {
-      absl::MutexLock lock(&queue_mutex_);
+      std::unique_lock lock(queue_mutex_);
       stopping_ = true;
     }
+    queue_changed_.notify_one();
     if (writer_.joinable()) writer_.join();
   }
 
   void AddSubscriber(Subscriber* subscriber) {
-    absl::MutexLock lock(&subscribers_mutex_);
+    std::lock_guard lock(subscribers_mutex_);
     subscribers_.push_back(subscriber);
   }
 
   void RemoveSubscriber(Subscriber* subscriber) {
-    absl::MutexLock lock(&subscribers_mutex_);
+    std::lock_guard lock(subscribers_mutex_);
     subscribers_.erase(std::remove(subscribers_.begin(), subscribers_.end(), subscriber),
                        subscribers_.end());
   }
 
   int64_t LastSeq() const {
-    absl::ReaderMutexLock lock(&projection_mutex_);
+    std::shared_lock lock(projection_mutex_);
     return projector_.last_seq();
   }
 
   absl::StatusOr<AccountSnapshot> Snapshot(std::string_view name) const {
     absl::StatusOr<std::string> account = CanonicalUsername(name);
     if (!account.ok()) return account.status();
-    absl::ReaderMutexLock lock(&projection_mutex_);
+    std::shared_lock lock(projection_mutex_);
     std::optional<int64_t> balance = projector_.Balance(*account);
     if (!balance) return AccountNotFound(*account);
     return AccountSnapshot{projector_.last_seq(), *balance};
@@ -128,7 +132,7 @@ class Ledger::Impl {
     std::vector<int64_t> seqs;
     std::vector<std::optional<std::string>> notes;
     {
-      absl::ReaderMutexLock lock(&projection_mutex_);
+      std::shared_lock lock(projection_mutex_);
       if (!projector_.HasAccount(*account)) return AccountNotFound(*account);
       absl::Span<const int64_t> all = projector_.AccountSeqs(*account);
       for (size_t i = skip; i < all.size() && seqs.size() < limit; ++i) {
@@ -152,7 +156,7 @@ class Ledger::Impl {
     if (!account.ok()) return account.status();
     std::vector<int64_t> seqs;
     {
-      absl::ReaderMutexLock lock(&projection_mutex_);
+      std::shared_lock lock(projection_mutex_);
       if (!projector_.HasAccount(*account)) return AccountNotFound(*account);
       absl::Span<const int64_t> all = projector_.AccountSeqs(*account);
       for (auto it = std::upper_bound(all.begin(), all.end(), after_seq);
@@ -170,12 +174,12 @@ class Ledger::Impl {
   }
 
   absl::int128 TotalBalance() const {
-    absl::ReaderMutexLock lock(&projection_mutex_);
+    std::shared_lock lock(projection_mutex_);
     return projector_.total_balance();
   }
 
   absl::int128 TotalMinted() const {
-    absl::ReaderMutexLock lock(&projection_mutex_);
+    std::shared_lock lock(projection_mutex_);
     return projector_.total_minted();
   }
 
@@ -284,19 +288,15 @@ class Ledger::Impl {
 
   // The projection as the writer sees it: the writer is its only mutator, so
   // it reads without the lock that other threads need.
-  const Projector& WriterProjection() const ABSL_NO_THREAD_SAFETY_ANALYSIS { return projector_; }
+  const Projector& WriterProjection() const { return projector_; }
 
   void RunWriter() {
     std::vector<Pending> batch;
     for (;;) {
       batch.clear();
       {
-        absl::MutexLock lock(&queue_mutex_);
-        queue_mutex_.Await(absl::Condition(
-            +[](Impl* impl) ABSL_NO_THREAD_SAFETY_ANALYSIS {
-              return !impl->queue_.empty() || impl->stopping_;
-            },
-            this));
+        std::unique_lock lock(queue_mutex_);
+        queue_changed_.wait(lock, [this] { return !queue_.empty() || stopping_; });
         if (queue_.empty()) return;  // Stopping, and every command is done.
         const size_t count = std::min(queue_.size(), options_.batch_size_max);
         for (size_t i = 0; i < count; ++i) {
@@ -328,7 +328,7 @@ class Ledger::Impl {
 
     if (committed.ok() && !events.empty()) {
       {
-        absl::MutexLock lock(&projection_mutex_);
+        std::unique_lock lock(projection_mutex_);
         for (const Event& event : events) {
           absl::Status applied = projector_.Apply(event);
           // Validation ran against this very projection: a contradiction here
@@ -348,7 +348,7 @@ class Ledger::Impl {
   void Publish(absl::Span<const Event> events) {
     std::vector<Subscriber*> subscribers;
     {
-      absl::MutexLock lock(&subscribers_mutex_);
+      std::lock_guard lock(subscribers_mutex_);
       subscribers = subscribers_;
     }
     for (Subscriber* subscriber : subscribers) subscriber->OnEvents(events);
@@ -536,14 +536,17 @@ class Ledger::Impl {
   Options options_;
   absl::BitGen random_;  // Writer thread only.
 
-  mutable absl::Mutex projection_mutex_;
+  // std:: mutexes rather than absl::Mutex: Debian's abseil is not built
+  // with TSan, which would then report false races in the TSan build.
+  mutable std::shared_mutex projection_mutex_;
   Projector projector_ ABSL_GUARDED_BY(projection_mutex_);
 
-  absl::Mutex queue_mutex_;
+  std::mutex queue_mutex_;
+  std::condition_variable queue_changed_;
   std::deque<Pending> queue_ ABSL_GUARDED_BY(queue_mutex_);
   bool stopping_ ABSL_GUARDED_BY(queue_mutex_) = false;
 
-  absl::Mutex subscribers_mutex_;
+  std::mutex subscribers_mutex_;
   std::vector<Subscriber*> subscribers_ ABSL_GUARDED_BY(subscribers_mutex_);
 
   std::thread writer_;

@@ -18,13 +18,14 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdlib>
 #include <map>
+#include <mutex>
 #include <random>
 #include <set>
 
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
 #include "engine/error_code.h"
 #include "engine/ledger.h"
 #include "engine/projector.h"
@@ -45,26 +46,29 @@ class SimulatedLog : public EventLog {
 
   // The next append waits at the gate until Open() is called.
   void CloseGate() {
-    absl::MutexLock lock(&mutex_);
+    std::lock_guard lock(mutex_);
     gate_open_ = false;
     waiting_ = false;
   }
   void AwaitAppendAtGate() {
-    absl::MutexLock lock(&mutex_);
-    mutex_.Await(absl::Condition(&waiting_));
+    std::unique_lock lock(mutex_);
+    changed_.wait(lock, [this] { return waiting_; });
   }
   void OpenGate() {
-    absl::MutexLock lock(&mutex_);
-    gate_open_ = true;
+    {
+      std::lock_guard lock(mutex_);
+      gate_open_ = true;
+    }
+    changed_.notify_all();
   }
   // The next append crashes the "process": it reaches the log or not (a coin
   // flip), fails, and so does every append after it.
   void CrashAtNextAppend() {
-    absl::MutexLock lock(&mutex_);
+    std::lock_guard lock(mutex_);
     crash_next_ = true;
   }
   bool crashed() {
-    absl::MutexLock lock(&mutex_);
+    std::lock_guard lock(mutex_);
     return crashed_;
   }
 
@@ -73,9 +77,10 @@ class SimulatedLog : public EventLog {
     bool crash = false;
     bool persist_on_crash = false;
     {
-      absl::MutexLock lock(&mutex_);
+      std::unique_lock lock(mutex_);
       waiting_ = true;
-      mutex_.Await(absl::Condition(&gate_open_));
+      changed_.notify_all();
+      changed_.wait(lock, [this] { return gate_open_; });
       waiting_ = false;
       if (crashed_) return absl::UnavailableError("crashed");
       crash = crash_next_;
@@ -102,7 +107,8 @@ class SimulatedLog : public EventLog {
 
  private:
   MemoryEventLog inner_;
-  absl::Mutex mutex_;
+  std::mutex mutex_;
+  std::condition_variable changed_;
   bool gate_open_ ABSL_GUARDED_BY(mutex_) = true;
   bool waiting_ ABSL_GUARDED_BY(mutex_) = false;
   bool crash_next_ ABSL_GUARDED_BY(mutex_) = false;

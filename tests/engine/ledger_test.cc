@@ -1,10 +1,10 @@
 #include "engine/ledger.h"
 
 #include <atomic>
+#include <mutex>
 #include <random>
 #include <thread>
 
-#include "absl/synchronization/mutex.h"
 #include "engine/error_code.h"
 #include "engine/projector.h"
 #include "gtest/gtest.h"
@@ -25,16 +25,16 @@ TransferCommand Transfer(std::string from, std::string to, int64_t amount) {
 class RecordingSubscriber : public Subscriber {
  public:
   void OnEvents(absl::Span<const Event> events) override {
-    absl::MutexLock lock(&mutex_);
+    std::lock_guard lock(mutex_);
     events_.insert(events_.end(), events.begin(), events.end());
   }
   std::vector<Event> events() {
-    absl::MutexLock lock(&mutex_);
+    std::lock_guard lock(mutex_);
     return events_;
   }
 
  private:
-  absl::Mutex mutex_;
+  std::mutex mutex_;
   std::vector<Event> events_ ABSL_GUARDED_BY(mutex_);
 };
 
@@ -350,7 +350,7 @@ TEST_F(LedgerTest, ReopenRefusesALogThatContradictsItself) {
   ASSERT_TRUE(Send("alice", "bob", 10).ok());
   ledger_.reset();
   {
-    absl::MutexLock lock(&store_->mutex);
+    std::lock_guard lock(store_->mutex);
     ASSERT_EQ(store_->events.size(), 4u);
     store_->events[3].to_balance = 1000;  // seq 4: bob's recorded balance.
   }
