@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs what the build and the tests need on Debian 12, skipping what is
 # already present. Idempotent; run as root. SBD_DEPS_BROWSER=1 also installs
-# Chromium and the npm packages of the browser test.
+# what the wallet page's browser test needs: Chromium, and Node.js with npm
+# unless a node is already on the PATH (the test's npm packages are installed
+# by tests/browser/run.sh).
 set -euo pipefail
 
 packages=(
@@ -11,7 +13,8 @@ packages=(
   libgtest-dev libgmock-dev libssl-dev libjwt-dev
 )
 if [[ "${SBD_DEPS_BROWSER:-0}" == 1 ]]; then
-  packages+=(chromium nodejs npm)
+  packages+=(chromium fonts-dejavu-core)
+  command -v node >/dev/null && command -v npm >/dev/null || packages+=(nodejs npm)
 fi
 
 missing=()
