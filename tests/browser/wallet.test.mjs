@@ -324,18 +324,25 @@ test('both pages reconnect by themselves after a server restart and catch up', {
   await stopServer(server);
   await waitForConnection(alice, 'reconnecting');
   await waitForConnection(bob, 'reconnecting');
+  // Bob's browser also goes offline, so a transfer to him happens while his
+  // page cannot be connected: it must come from the `since` replay.
+  await pages.bob.context.setOffline(true);
+  await waitForConnection(bob, 'offline', kReconnectWaitMs);
   // Same database, same port, no --demo: the accounts are in the log.
   server = await startServer(`127.0.0.1:${port}`, { demo: false });
+  await waitForConnection(alice, 'connected', kReconnectWaitMs);
 
-  // Likely before the pages are back (they are in backoff): they must catch
-  // up from `since` without a reload; if they are back already, live.
   const carolSend = await apiCall('carol', 'POST', '/sbd_tokens/send', { to_user: 'bob', amount: 7, note: 'while you were away' });
   assert.equal(carolSend.status, 200, JSON.stringify(carolSend.body));
+  await sleep(300);
+  assert.equal(await countNotifications(bob, 'You received 7 SBD tokens from carol.'), 0);
 
-  await waitForConnection(alice, 'connected', kReconnectWaitMs);
+  await pages.bob.context.setOffline(false);
   await waitForConnection(bob, 'connected', kReconnectWaitMs);
   await waitForText(bob, '#notifications li', { includes: 'You received 7 SBD tokens from carol.' });
   await waitForText(bob, '#balance', String(await balanceOf('bob')));
+  const bobSockets = pages.bob.requests.filter((url) => url.startsWith('ws:'));
+  assert.match(bobSockets.at(-1), /[?&]since=\d+/, 'bob resumed with since');
 
   const aliceBefore = await balanceOf('alice');
   const bobBefore = await balanceOf('bob');
