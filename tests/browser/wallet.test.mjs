@@ -95,8 +95,10 @@ function base() {
   return `http://127.0.0.1:${server.port}`;
 }
 
-async function token(user) {
-  const { stdout } = await run(binary, ['token', '--user', user], {
+async function token(user, ttlSeconds) {
+  const args = ['token', '--user', user];
+  if (ttlSeconds !== undefined) args.push('--ttl', String(ttlSeconds));
+  const { stdout } = await run(binary, args, {
     env: { ...process.env, SBD_JWT_SECRET: secret },
     timeout: 10000,
   });
@@ -385,6 +387,17 @@ test('sign in by pasting a token, stay signed in over a reload, sign out', { tim
   await carol.locator('#signin').waitFor({ state: 'visible' });
   assert.equal(await carol.evaluate(() => sessionStorage.length), 0);
   await waitForConnection(carol, 'offline');
+});
+
+test('a page whose token expires signs out and says why', { timeout: kTestTimeoutMs }, async () => {
+  const shortLived = await token('carol', 4);
+  const page = await openPage('carol-expiring', `${base()}/#token=${shortLived}`);
+  await waitForText(page, '#username', 'carol');
+  await waitForConnection(page, 'connected');
+  await page.locator('#signin').waitFor({ state: 'visible', timeout: kReconnectWaitMs });
+  await waitForText(page, '#signin-error', { includes: 'expired' });
+  await waitForConnection(page, 'offline');
+  assert.equal(await page.evaluate(() => sessionStorage.length), 0);
 });
 
 test('the pages made no request but to their own server and raised no error', { timeout: kTestTimeoutMs }, async () => {
