@@ -10,9 +10,9 @@ namespace sbd {
 namespace asio = boost::asio;
 
 HttpServer::HttpServer(const ServerContext& context, size_t threads)
-    : io_(static_cast<int>(threads)),
+    : routes_(context),
+      io_(static_cast<int>(threads)),
       signals_(io_, SIGINT, SIGTERM),
-      routes_(context),
       thread_count_(threads == 0 ? 1 : threads) {}
 
 absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Create(const ServerContext& context,
@@ -23,8 +23,9 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Create(const ServerConte
   if (error)
     return absl::InvalidArgumentError(absl::StrCat("bad listen address: ", std::string(host)));
   std::unique_ptr<HttpServer> server(new HttpServer(context, threads));
-  absl::StatusOr<std::shared_ptr<Listener>> listener = Listener::Create(
-      server->io_, asio::ip::tcp::endpoint(address, port), context, server->routes_);
+  absl::StatusOr<std::shared_ptr<Listener>> listener =
+      Listener::Create(server->io_, asio::ip::tcp::endpoint(address, port), context,
+                       server->routes_, server->sessions_);
   if (!listener.ok()) return listener.status();
   server->listener_ = std::move(*listener);
   return server;
@@ -69,7 +70,7 @@ void HttpServer::StopAccepting() {
   });
 }
 
-void HttpServer::CloseConnections() { listener_->sessions().ShutdownAll(); }
+void HttpServer::CloseConnections() { sessions_.ShutdownAll(); }
 
 void HttpServer::Join(std::chrono::milliseconds grace) {
   {

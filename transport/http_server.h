@@ -58,9 +58,13 @@ class HttpServer {
  private:
   HttpServer(const ServerContext& context, size_t threads);
 
+  // Declared before io_ so they outlive it: destroying the io_context
+  // destroys the handlers still queued in it, and with them sessions that
+  // use these.
+  Routes routes_;
+  SessionRegistry sessions_;
   boost::asio::io_context io_;
   boost::asio::signal_set signals_;
-  Routes routes_;
   std::shared_ptr<Listener> listener_;
   size_t thread_count_;
   std::vector<std::thread> threads_;

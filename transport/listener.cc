@@ -52,19 +52,22 @@ void SessionRegistry::ShutdownAll() {
   for (auto& session : open) session->Shutdown();
 }
 
-Listener::Listener(asio::io_context& io, const ServerContext& context, Routes& routes)
+Listener::Listener(asio::io_context& io, const ServerContext& context, Routes& routes,
+                   SessionRegistry& sessions)
     : io_(io),
       strand_(asio::make_strand(io)),
       acceptor_(strand_),
       retry_timer_(strand_),
       context_(context),
-      routes_(routes) {}
+      routes_(routes),
+      sessions_(sessions) {}
 
 absl::StatusOr<std::shared_ptr<Listener>> Listener::Create(asio::io_context& io,
                                                            const tcp::endpoint& endpoint,
                                                            const ServerContext& context,
-                                                           Routes& routes) {
-  auto listener = std::make_shared<Listener>(io, context, routes);
+                                                           Routes& routes,
+                                                           SessionRegistry& sessions) {
+  auto listener = std::make_shared<Listener>(io, context, routes, sessions);
   boost::system::error_code error;
   tcp::acceptor& acceptor = listener->acceptor_;
   if (acceptor.open(endpoint.protocol(), error)) {

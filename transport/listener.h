@@ -50,9 +50,11 @@ class SessionRegistry {
 class Listener : public std::enable_shared_from_this<Listener> {
  public:
   // Binds and listens on `endpoint` (port 0: an ephemeral port).
+  // `sessions` must outlive the io_context: sessions still queued in it
+  // remove themselves when it destroys them.
   static absl::StatusOr<std::shared_ptr<Listener>> Create(
       boost::asio::io_context& io, const boost::asio::ip::tcp::endpoint& endpoint,
-      const ServerContext& context, Routes& routes);
+      const ServerContext& context, Routes& routes, SessionRegistry& sessions);
 
   // The bound address (the real port when 0 was asked for).
   boost::asio::ip::tcp::endpoint local_endpoint() const { return local_endpoint_; }
@@ -61,9 +63,8 @@ class Listener : public std::enable_shared_from_this<Listener> {
   void Run();
   // Stops accepting (the acceptor is closed on its strand).
   void Stop();
-  SessionRegistry& sessions() { return sessions_; }
-
-  Listener(boost::asio::io_context& io, const ServerContext& context, Routes& routes);
+  Listener(boost::asio::io_context& io, const ServerContext& context, Routes& routes,
+           SessionRegistry& sessions);
 
  private:
   void Accept();
@@ -76,7 +77,7 @@ class Listener : public std::enable_shared_from_this<Listener> {
   boost::asio::ip::tcp::endpoint local_endpoint_;
   const ServerContext& context_;
   Routes& routes_;
-  SessionRegistry sessions_;
+  SessionRegistry& sessions_;
 };
 
 }  // namespace sbd

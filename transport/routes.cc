@@ -1,7 +1,9 @@
 #include "transport/routes.h"
 
 #include <array>
+#include <boost/asio/execution/outstanding_work.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/prefer.hpp>
 #include <boost/beast/http/field.hpp>
 #include <boost/beast/http/status.hpp>
 #include <boost/beast/http/verb.hpp>
@@ -322,9 +324,12 @@ HttpResponse Routes::GetTransactions(const HttpRequest& request) {
 }
 
 void Routes::Submit(Command command, const Executor& executor, Render render, Respond respond) {
-  context_.ledger->Submit(std::move(command), [this, executor, render = std::move(render),
-                                               respond = std::move(respond)](
-                                                  absl::StatusOr<CommandResult> result) mutable {
+  // The command counts as work of the io_context until its answer has run:
+  // a session waiting for the ledger has no pending I/O, and the io threads
+  // must not run out of work (at shutdown) while answers are still coming.
+  auto tracked = boost::asio::prefer(executor, boost::asio::execution::outstanding_work.tracked);
+  auto done = [this, executor = std::move(tracked), render = std::move(render),
+               respond = std::move(respond)](absl::StatusOr<CommandResult> result) mutable {
     // On the writer thread: hand everything to the session's strand.
     boost::asio::post(executor, [this, render = std::move(render), respond = std::move(respond),
                                  result = std::move(result)]() mutable {
@@ -334,7 +339,8 @@ void Routes::Submit(Command command, const Executor& executor, Render render, Re
         std::move(respond)(render(*result));
       }
     });
-  });
+  };
+  context_.ledger->Submit(std::move(command), std::move(done));
 }
 
 void Routes::PostSend(const HttpRequest& request, const Executor& executor, Respond respond) {
