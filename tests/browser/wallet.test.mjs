@@ -304,6 +304,61 @@ test('refused sends are explained in words, keep the form and change no balance'
   await alice.fill('#note', '');
 });
 
+test('a send whose answer is lost is settled once: by the socket, or by a retry with the same id', { timeout: kTestTimeoutMs }, async () => {
+  const alice = pages.alice.page;
+  const bob = pages.bob.page;
+  const ids = [];
+  let mode = 'lose-answer';
+  await alice.route('**/sbd_tokens/send', async (route) => {
+    ids.push(route.request().postDataJSON().transaction_id);
+    if (mode === 'lose-answer') {
+      await route.fetch();                   // The server applies it...
+      await route.abort('connectionreset');  // ...and the answer never arrives.
+    } else if (mode === 'lose-request') {
+      await route.abort('connectionreset');  // Never reaches the server.
+    } else {
+      await route.continue();
+    }
+  });
+  try {
+    // Lost answer: the `sbd_tokens_sent` message names the same id.
+    let aliceBefore = await balanceOf('alice');
+    let bobBefore = await balanceOf('bob');
+    await send(alice, 'bob', 3, 'answer lost');
+    await waitForText(alice, '#send-status', 'Sent 3 SBD tokens to bob.');
+    assert.equal(await alice.inputValue('#amount'), '');
+    await waitForText(bob, '#balance', String(bobBefore + 3));
+    assert.equal(await balanceOf('alice'), aliceBefore - 3);
+
+    // Lost request: the error says so, the form stays, Send again reuses the id.
+    mode = 'lose-request';
+    aliceBefore = await balanceOf('alice');
+    bobBefore = await balanceOf('bob');
+    await send(alice, 'bob', 4, 'request lost');
+    await waitForText(alice, '#send-error', { includes: 'Could not reach the server' });
+    assert.equal(await alice.getAttribute('#send-error', 'data-code'), 'network');
+    assert.equal(await alice.inputValue('#amount'), '4');
+    mode = 'pass';
+    await alice.click('#send-button');
+    await waitForText(alice, '#send-status', 'Sent 4 SBD tokens to bob.');
+    await waitForText(bob, '#balance', String(bobBefore + 4));
+    assert.equal(await balanceOf('alice'), aliceBefore - 4);
+    assert.equal(ids.length, 3);
+    assert.notEqual(ids[0], ids[1]);
+    assert.equal(ids[1], ids[2]);
+    // A fresh send gets a fresh id.
+    await send(alice, 'bob', 1);
+    await waitForText(alice, '#send-status', 'Sent 1 SBD token to bob.');
+    assert.equal(ids.length, 4);
+    assert.notEqual(ids[3], ids[2]);
+    await sleep(300);
+    assert.equal(await countNotifications(bob, 'You received 3 SBD tokens from alice.'), 1);
+    assert.equal(await countNotifications(bob, 'You received 4 SBD tokens from alice.'), 1);
+  } finally {
+    await alice.unroute('**/sbd_tokens/send');
+  }
+});
+
 test('markup in a note is shown as text and never runs', { timeout: kTestTimeoutMs }, async () => {
   const alice = pages.alice.page;
   const bob = pages.bob.page;

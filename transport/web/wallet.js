@@ -17,6 +17,7 @@
   const kNotificationsMax = 50;         // Notifications kept on screen.
   const kTransactionsLimit = 10;        // Recent transactions shown.
   const kTransactionsDebounceMs = 150;  // Coalesces refreshes when messages come in bursts.
+  const kSentIdsMax = 100;              // Ids of own sends seen on the socket, for lost answers.
   const kTokenStorageKey = 'sbd.wallet.token';
 
   const byId = (id) => document.getElementById(id);
@@ -65,7 +66,8 @@
     transactionsTimer: null,
     transactionsGeneration: 0,
     sending: false,
-    pendingSend: null,   // {key, id}: the id to reuse when the same send is retried.
+    pendingSend: null,   // {key, id, to, amount}: the id to reuse when the same send is retried.
+    sentIds: new Set(),  // transaction_ids of recent `sbd_tokens_sent` messages.
     flashTimer: null,
   };
 
@@ -481,6 +483,14 @@
     setBalance(message.data.new_balance, message.seq);
     addNotification(message);
     scheduleTransactionsRefresh();
+    if (message.type === 'sbd_tokens_sent' && typeof message.data.transaction_id === 'string') {
+      state.sentIds.add(message.data.transaction_id);
+      if (state.sentIds.size > kSentIdsMax) state.sentIds.delete(state.sentIds.values().next().value);
+      // The answer to a send was lost, but the socket says it went through.
+      if (!state.sending && state.pendingSend && state.pendingSend.id === message.data.transaction_id) {
+        sendSucceeded(`Sent ${tokensText(message.data.amount)} to ${message.data.to_username}.`);
+      }
+    }
   }
 
   // Keeps the connection honest: after a quiet spell, ping; no answer, reconnect.
@@ -583,6 +593,7 @@
     state.lastSeq = null;
     state.failures = 0;
     state.pendingSend = null;
+    state.sentIds.clear();
     el.username.textContent = '';
     el.balance.textContent = '–';
     delete el.balance.dataset.value;
@@ -694,6 +705,14 @@
     payload_too_large: ['note'],
   };
 
+  function sendSucceeded(statusText) {
+    state.pendingSend = null;
+    showSendError('', null);
+    el.sendForm.reset();
+    show(el.sendStatus, statusText);
+    scheduleTransactionsRefresh();
+  }
+
   async function onSend(event) {
     event.preventDefault();
     if (state.sending || !state.signedIn) return;
@@ -729,20 +748,21 @@
     if (!state.signedIn) return;
 
     if (result.ok) {
-      state.pendingSend = null;
-      showSendError('', null);
-      el.sendForm.reset();
       const data = result.data;
       setBalance(data.new_balance, data.seq);
-      show(el.sendStatus, data.duplicate
+      sendSucceeded(data.duplicate
         ? 'That transfer had already gone through; it was not applied twice.'
         : `Sent ${tokensText(data.amount)} to ${data.to_user}.`);
-      scheduleTransactionsRefresh();
       return;
     }
     // Nothing was applied on a definite refusal; after a network failure, a
     // 5xx or a 429 the same id is kept for the retry.
     const outcomeUnknown = result.network || result.status >= 500 || result.status === 429;
+    if (outcomeUnknown && state.sentIds.has(body.transaction_id)) {
+      // The answer was lost but the socket already told: it went through.
+      sendSucceeded(`Sent ${tokensText(amount)} to ${to}.`);
+      return;
+    }
     if (!outcomeUnknown) state.pendingSend = null;
     if (result.status === 401) {
       signOut(describeError(result));
