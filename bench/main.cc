@@ -12,7 +12,9 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
 #include "bench/bench_report.h"
+#include "bench/e2e_bench.h"
 #include "bench/engine_bench.h"
 #include "bench/replay_bench.h"
 
@@ -24,6 +26,12 @@ namespace {
 constexpr int kExitOk = 0;
 constexpr int kExitFailed = 1;
 constexpr int kExitUsage = 2;
+
+#ifdef SBD_LEDGER_BINARY
+constexpr const char* kDefaultServerBinary = SBD_LEDGER_BINARY;
+#else
+constexpr const char* kDefaultServerBinary = "";
+#endif
 
 #ifdef SBD_REPLAY_BINARY
 constexpr const char* kDefaultReplayBinary = SBD_REPLAY_BINARY;
@@ -155,7 +163,7 @@ int RunEngine(const std::vector<std::string>& args) {
   report.AddParameter("transfers", std::to_string(options.transfers));
   report.AddParameter("batch-max", std::to_string(options.batch_size_max));
   report.AddParameter("sync", sync);
-  if (options.rate > 0) report.AddParameter("rate", std::to_string(options.rate));
+  if (options.rate > 0) report.AddParameter("rate", absl::StrCat(options.rate));
   report.AddParameter("threads", std::to_string(options.client_threads));
   report.AddParameter("in-flight", std::to_string(options.in_flight_max));
   for (size_t run = 0; run < common.runs; ++run) {
@@ -196,13 +204,106 @@ int RunReplay(const std::vector<std::string>& args) {
   return Finish(report, common);
 }
 
+// Flags of the server the network benchmarks start (or target).
+void AddServerFlags(po::options_description& flags, ServerOptions& server) {
+  flags.add_options()  //
+      ("server", po::value(&server.binary)->default_value(kDefaultServerBinary),
+       "the sbd-ledger binary to start (serve --listen 127.0.0.1:0 on a fresh log)")  //
+      ("target", po::value(&server.target),
+       "HOST:PORT of a running server instead (SBD_JWT_SECRET must hold its secret)")  //
+      ("server-threads", po::value(&server.threads)->default_value(0),
+       "serve --threads for a started server (0: its default, one per core)")  //
+      ("server-sync", po::value(&server.durability)->default_value(server.durability),
+       "serve --durability for a started server: full or normal");
+}
+
+void AddServerParameters(BenchReport& report, const ServerOptions& server) {
+  if (!server.target.empty()) {
+    report.AddParameter("target", server.target);
+    return;
+  }
+  if (server.threads > 0) report.AddParameter("server-threads", std::to_string(server.threads));
+  report.AddParameter("server-sync", server.durability);
+}
+
+int RunE2e(const std::vector<std::string>& args) {
+  constexpr const char* kUsage =
+      "Usage: sbd-bench e2e [--clients C] [--ws W] [--duration S] [--rate R] "
+      "[--target HOST:PORT | --server PATH] ...";
+  CommonFlags common;
+  E2eBenchOptions options;
+  po::options_description flags("e2e options");
+  AddCommonFlags(flags, common);
+  AddServerFlags(flags, options.server);
+  flags.add_options()  //
+      ("clients", po::value(&options.clients)->default_value(options.clients),
+       "keep-alive HTTP connections sending transfers")  //
+      ("ws", po::value(&options.websockets)->default_value(options.websockets),
+       "users, each with one WebSocket receiver; transfers go between them")  //
+      ("duration", po::value(&options.duration_s)->default_value(options.duration_s),
+       "seconds of sending")  //
+      ("rate", po::value(&options.rate)->default_value(0),
+       "offered transfers/s over all senders (paced); 0 = as fast as answers come");
+  int exit_code = kExitOk;
+  if (!Parse(args, flags, kUsage, exit_code)) return exit_code;
+  WorkDirectory directory(common);
+  options.server.directory = directory.path();
+
+  BenchReport report("e2e");
+  report.AddParameter("clients", std::to_string(options.clients));
+  report.AddParameter("ws", std::to_string(options.websockets));
+  report.AddParameter("duration", absl::StrCat(options.duration_s));
+  if (options.rate > 0) report.AddParameter("rate", absl::StrCat(options.rate));
+  AddServerParameters(report, options.server);
+  for (size_t run = 0; run < common.runs; ++run) {
+    absl::StatusOr<Metrics> metrics = RunE2eBench(options);
+    if (!metrics.ok()) return Fail(metrics.status());
+    report.AddRun(*std::move(metrics));
+  }
+  return Finish(report, common);
+}
+
+int RunConnections(const std::vector<std::string>& args) {
+  constexpr const char* kUsage = "Usage: sbd-bench connections [--ws N] [--server PATH] ...";
+  CommonFlags common;
+  ConnectionsBenchOptions options;
+  po::options_description flags("connections options");
+  AddCommonFlags(flags, common);
+  AddServerFlags(flags, options.server);
+  flags.add_options()  //
+      ("ws", po::value(&options.websockets)->default_value(options.websockets),
+       "idle WebSocket connections to open, one per user")  //
+      ("senders", po::value(&options.senders)->default_value(options.senders),
+       "HTTP connections sending the setup requests and the mints")  //
+      ("connect-concurrency",
+       po::value(&options.connect_concurrency)->default_value(options.connect_concurrency),
+       "WebSocket handshakes in flight at once");
+  int exit_code = kExitOk;
+  if (!Parse(args, flags, kUsage, exit_code)) return exit_code;
+  WorkDirectory directory(common);
+  options.server.directory = directory.path();
+
+  BenchReport report("connections");
+  report.AddParameter("ws", std::to_string(options.websockets));
+  AddServerParameters(report, options.server);
+  for (size_t run = 0; run < common.runs; ++run) {
+    absl::StatusOr<Metrics> metrics = RunConnectionsBench(options);
+    if (!metrics.ok()) return Fail(metrics.status());
+    report.AddRun(*std::move(metrics));
+  }
+  return Finish(report, common);
+}
+
 int Main(int argc, char** argv) {
   const std::map<std::string, std::function<int(const std::vector<std::string>&)>> commands = {
       {"engine", RunEngine},
       {"replay", RunReplay},
+      {"e2e", RunE2e},
+      {"connections", RunConnections},
   };
   const std::string usage =
-      "Usage: sbd-bench engine|replay [flags]   (sbd-bench COMMAND --help for the flags)";
+      "Usage: sbd-bench engine|replay|e2e|connections [flags]   (sbd-bench COMMAND --help for the "
+      "flags)";
   if (argc < 2 || commands.count(argv[1]) == 0) {
     std::cerr << usage << "\n";
     return kExitUsage;

@@ -1,0 +1,78 @@
+#include "bench/http_load_client.h"
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/write.hpp>
+
+namespace sbd::bench {
+namespace {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+
+// A request the server has not answered after this long means it is stuck;
+// the client gives up rather than hang the benchmark.
+constexpr std::chrono::seconds kRequestTimeout{30};
+
+}  // namespace
+
+HttpLoadClient::HttpLoadClient(boost::asio::io_context& io, Callbacks callbacks,
+                               Clock::duration interval)
+    : stream_(io), timer_(io), callbacks_(std::move(callbacks)), interval_(interval) {}
+
+void HttpLoadClient::Start(const boost::asio::ip::tcp::endpoint& server, Clock::time_point start) {
+  due_ = start;
+  stream_.expires_after(kRequestTimeout);
+  stream_.async_connect(server, [self = shared_from_this()](beast::error_code error) {
+    if (error) return self->Fail("connect", error);
+    self->stream_.socket().set_option(boost::asio::ip::tcp::no_delay(true));
+    self->SendNext();
+  });
+}
+
+void HttpLoadClient::SendNext() {
+  request_ = Request();
+  if (!callbacks_.next(request_)) {
+    beast::error_code ignored;
+    stream_.socket().shutdown(boost::asio::ip::tcp::socket::shutdown_both, ignored);
+    return;
+  }
+  if (interval_ == Clock::duration::zero()) {
+    due_ = Clock::now();
+    return Send();
+  }
+  timer_.expires_at(due_);
+  timer_.async_wait([self = shared_from_this()](beast::error_code error) {
+    if (error) return self->Fail("timer", error);
+    self->Send();
+  });
+}
+
+void HttpLoadClient::Send() {
+  stream_.expires_after(kRequestTimeout);
+  http::async_write(
+      stream_, request_,
+      [self = shared_from_this()](beast::error_code error, size_t) { self->OnWritten(error); });
+}
+
+void HttpLoadClient::OnWritten(beast::error_code error) {
+  if (error) return Fail("write", error);
+  response_ = Response();
+  http::async_read(stream_, buffer_, response_,
+                   [self = shared_from_this()](beast::error_code read_error, size_t) {
+                     self->OnRead(read_error);
+                   });
+}
+
+void HttpLoadClient::OnRead(beast::error_code error) {
+  if (error) return Fail("read", error);
+  callbacks_.on_answer(response_, due_);
+  if (interval_ != Clock::duration::zero()) due_ += interval_;
+  SendNext();
+}
+
+void HttpLoadClient::Fail(const char* what, beast::error_code error) {
+  callbacks_.on_error(std::string(what) + ": " + error.message());
+}
+
+}  // namespace sbd::bench

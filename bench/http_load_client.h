@@ -1,0 +1,66 @@
+// HttpLoadClient: one keep-alive HTTP/1.1 connection (Boost.Beast, async)
+// sending requests one after another as fast as answers come back, or paced
+// to a fixed interval (the --rate of sbd-bench e2e).
+//
+// The owner supplies `next` (fills the next request; false when there is no
+// more work) and `on_answer` (called with each answer and when its request
+// was due); errors end the client through `on_error`.
+//
+// Thread-safety: runs on the io_context it was made with; the callbacks run
+// there too. With one thread running that io_context nothing needs a lock.
+#ifndef SBD_BENCH_HTTP_LOAD_CLIENT_H_
+#define SBD_BENCH_HTTP_LOAD_CLIENT_H_
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace sbd::bench {
+
+class HttpLoadClient : public std::enable_shared_from_this<HttpLoadClient> {
+ public:
+  using Clock = std::chrono::steady_clock;
+  using Request = boost::beast::http::request<boost::beast::http::string_body>;
+  using Response = boost::beast::http::response<boost::beast::http::string_body>;
+
+  struct Callbacks {
+    std::function<bool(Request&)> next;
+    // `due`: when the request was scheduled (paced) or sent (unpaced).
+    std::function<void(const Response&, Clock::time_point due)> on_answer;
+    std::function<void(const std::string& what)> on_error;
+  };
+
+  // `interval` zero: closed loop. Else request n is due at start + n*interval
+  // (start given to Start), and the latency counts from then, so a server
+  // that falls behind is charged for the wait (no coordinated omission).
+  HttpLoadClient(boost::asio::io_context& io, Callbacks callbacks, Clock::duration interval);
+
+  void Start(const boost::asio::ip::tcp::endpoint& server, Clock::time_point start);
+
+ private:
+  void SendNext();
+  void Send();
+  void OnWritten(boost::beast::error_code error);
+  void OnRead(boost::beast::error_code error);
+  void Fail(const char* what, boost::beast::error_code error);
+
+  boost::beast::tcp_stream stream_;
+  boost::asio::steady_timer timer_;
+  boost::beast::flat_buffer buffer_;
+  Callbacks callbacks_;
+  const Clock::duration interval_;
+  Clock::time_point due_;
+  Request request_;
+  Response response_;
+};
+
+}  // namespace sbd::bench
+
+#endif  // SBD_BENCH_HTTP_LOAD_CLIENT_H_
