@@ -48,14 +48,15 @@ void HttpServer::Start() {
   });
   listener_->Run();
   {
-    absl::MutexLock lock(&mutex_);
+    std::lock_guard<std::mutex> lock(mutex_);
     threads_running_ = thread_count_;
   }
   for (size_t i = 0; i < thread_count_; ++i) {
     threads_.emplace_back([this] {
       io_.run();
-      absl::MutexLock lock(&mutex_);
+      std::lock_guard<std::mutex> lock(mutex_);
       --threads_running_;
+      threads_done_.notify_all();
     });
   }
 }
@@ -75,10 +76,8 @@ void HttpServer::CloseConnections() { sessions_.ShutdownAll(); }
 void HttpServer::Join(std::chrono::milliseconds grace) {
   {
     // io_.run() returns in every thread once no connection is left.
-    absl::MutexLock lock(&mutex_);
-    auto all_done = [this]()
-                        ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) { return threads_running_ == 0; };
-    mutex_.AwaitWithTimeout(absl::Condition(&all_done), absl::FromChrono(grace));
+    std::unique_lock<std::mutex> lock(mutex_);
+    threads_done_.wait_for(lock, grace, [this] { return threads_running_ == 0; });
   }
   io_.stop();
   for (std::thread& thread : threads_) thread.join();

@@ -15,16 +15,17 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <future>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <thread>
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
 #include "transport/listener.h"
 #include "transport/routes.h"
 #include "transport/server_context.h"
@@ -69,7 +70,9 @@ class HttpServer {
   size_t thread_count_;
   std::vector<std::thread> threads_;
   std::promise<int> signal_promise_;
-  absl::Mutex mutex_;
+  // std::mutex, not absl::Mutex: Debian's abseil is not TSan-instrumented.
+  std::mutex mutex_;
+  std::condition_variable threads_done_;
   size_t threads_running_ ABSL_GUARDED_BY(mutex_) = 0;
 };
 

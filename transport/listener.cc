@@ -22,7 +22,7 @@ constexpr std::chrono::milliseconds kAcceptRetryDelay{50};
 }  // namespace
 
 uint64_t SessionRegistry::Add(std::weak_ptr<HttpSession> session, size_t limit) {
-  absl::MutexLock lock(&mutex_);
+  std::lock_guard<std::mutex> lock(mutex_);
   if (sessions_.size() >= limit) return 0;
   const uint64_t id = next_id_++;
   sessions_.emplace(id, std::move(session));
@@ -30,19 +30,19 @@ uint64_t SessionRegistry::Add(std::weak_ptr<HttpSession> session, size_t limit) 
 }
 
 void SessionRegistry::Remove(uint64_t id) {
-  absl::MutexLock lock(&mutex_);
+  std::lock_guard<std::mutex> lock(mutex_);
   sessions_.erase(id);
 }
 
 size_t SessionRegistry::size() const {
-  absl::MutexLock lock(&mutex_);
+  std::lock_guard<std::mutex> lock(mutex_);
   return sessions_.size();
 }
 
 void SessionRegistry::ShutdownAll() {
   std::vector<std::shared_ptr<HttpSession>> open;
   {
-    absl::MutexLock lock(&mutex_);
+    std::lock_guard<std::mutex> lock(mutex_);
     for (auto& [id, weak] : sessions_) {
       if (auto session = weak.lock()) open.push_back(std::move(session));
     }

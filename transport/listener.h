@@ -19,11 +19,11 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
 #include "transport/routes.h"
 #include "transport/server_context.h"
 
@@ -42,7 +42,8 @@ class SessionRegistry {
   void ShutdownAll();
 
  private:
-  mutable absl::Mutex mutex_;
+  // std::mutex, not absl::Mutex: Debian's abseil is not TSan-instrumented.
+  mutable std::mutex mutex_;
   uint64_t next_id_ ABSL_GUARDED_BY(mutex_) = 1;
   absl::flat_hash_map<uint64_t, std::weak_ptr<HttpSession>> sessions_ ABSL_GUARDED_BY(mutex_);
 };
