@@ -18,13 +18,13 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/types/span.h"
 #include "engine/event.h"
 #include "engine/subscriber.h"
@@ -85,7 +85,9 @@ class Notifier : public Subscriber {
 
   Metrics& metrics_;
 
-  mutable absl::Mutex mutex_;
+  // std::mutex, not absl::Mutex: Debian's abseil is not built with TSan,
+  // which then cannot see absl::Mutex's ordering and reports false races.
+  mutable std::mutex mutex_;
   // Copy-on-write lists: OnEvents copies a pointer under the lock and walks
   // the list after releasing it; Register/Unregister (rare) build a new list.
   absl::flat_hash_map<std::string, std::shared_ptr<const SinkList>> sessions_
