@@ -4,14 +4,15 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
-#include <optional>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <thread>
 
@@ -56,7 +57,8 @@ std::vector<char*> CStrings(std::vector<std::string>& strings) {
 
 // Forks and execs the binary with stdout and stderr to the given files.
 absl::StatusOr<pid_t> Spawn(std::vector<std::string> args, std::vector<std::string> env,
-                            const std::string& out_path, const std::string& err_path) {
+                            const std::string& out_path, const std::string& err_path,
+                            int64_t file_size_limit_bytes = 0) {
   args.insert(args.begin(), LedgerBinaryPath());
   std::vector<char*> argv = CStrings(args);
   std::vector<char*> envp = CStrings(env);
@@ -72,6 +74,14 @@ absl::StatusOr<pid_t> Spawn(std::vector<std::string> args, std::vector<std::stri
     // Child: only async-signal-safe calls from here on.
     prctl(PR_SET_PDEATHSIG, SIGKILL);  // Never outlive a crashed test.
     if (getppid() != parent) _exit(127);
+    if (file_size_limit_bytes > 0) {
+      // An ignored signal stays ignored across execve.
+      signal(SIGXFSZ, SIG_IGN);
+      struct rlimit limit;
+      limit.rlim_cur = static_cast<rlim_t>(file_size_limit_bytes);
+      limit.rlim_max = static_cast<rlim_t>(file_size_limit_bytes);
+      setrlimit(RLIMIT_FSIZE, &limit);
+    }
     dup2(null_fd, 0);
     dup2(out_fd, 1);
     dup2(err_fd, 2);
@@ -137,8 +147,8 @@ absl::Status ServerProcess::Launch() {
   std::vector<std::string> extra_env = options_.env;
   if (options_.with_secret) extra_env.push_back(absl::StrCat("SBD_JWT_SECRET=", kTestSecret));
   // Stdout()/Stderr() read the latest launch's files.
-  absl::StatusOr<pid_t> pid =
-      Spawn(args, ChildEnvironment(extra_env), dir_ + "/stdout.log", dir_ + "/stderr.log");
+  absl::StatusOr<pid_t> pid = Spawn(args, ChildEnvironment(extra_env), dir_ + "/stdout.log",
+                                    dir_ + "/stderr.log", options_.file_size_limit_bytes);
   if (!pid.ok()) return pid.status();
   pid_ = *pid;
 

@@ -43,6 +43,9 @@ struct ServerProcessOptions {
   bool with_secret = true;
   // Adds --no-access-log unless false (keeps test output small).
   bool quiet = true;
+  // If > 0, the server's RLIMIT_FSIZE (with SIGXFSZ ignored): writes past
+  // this many bytes in any file fail with EFBIG, as on a full disk.
+  int64_t file_size_limit_bytes = 0;
   // How long Start waits for the listening line and a healthy /healthz.
   std::chrono::milliseconds start_timeout{15000};
 };
