@@ -32,7 +32,12 @@ constexpr std::chrono::minutes kReplayTimeout{60};
 
 double Seconds(Clock::duration duration) { return std::chrono::duration<double>(duration).count(); }
 
-int64_t HeapInUseBytes() { return static_cast<int64_t>(mallinfo2().uordblks); }
+// Bytes malloc has handed out: small chunks from the arenas plus the large
+// blocks it mmaps separately (a big hash table's slot array is one).
+int64_t HeapInUseBytes() {
+  const struct mallinfo2 info = mallinfo2();
+  return static_cast<int64_t>(info.uordblks + info.hblkhd);
+}
 
 // Appends events until the log holds `events` (resuming a kept log).
 absl::Status BuildLog(const std::string& path, const ReplayBenchOptions& options) {
