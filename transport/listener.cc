@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "transport/http_session.h"
+#include "transport/notifier.h"
 
 namespace sbd {
 namespace {
@@ -123,7 +124,12 @@ void Listener::OnAccept(boost::system::error_code error, tcp::socket socket) {
   boost::system::error_code ignored;
   socket.set_option(tcp::no_delay(true), ignored);
   auto session = std::make_shared<HttpSession>(std::move(socket), context_, routes_, sessions_);
-  const uint64_t id = sessions_.Add(session, context_.options.connections_max);
+  // Open WebSockets hold a socket too, so they count against the same limit.
+  const size_t websockets = context_.notifier != nullptr ? context_.notifier->SessionCount() : 0;
+  const size_t limit = context_.options.connections_max > websockets
+                           ? context_.options.connections_max - websockets
+                           : 0;
+  const uint64_t id = sessions_.Add(session, limit);
   // Over the limit: the session (and its socket) is dropped unstarted.
   if (id != 0) session->Start(id);
   Accept();

@@ -1,11 +1,12 @@
 // Listener: accepts TCP connections and starts an HttpSession for each, up to
-// ServerOptions::connections_max open HTTP connections (beyond that a new
-// connection is closed at once: HTTP has no room for an error before the
-// request is read). It keeps a registry of the open sessions so a shutdown
-// can close the idle ones and let the busy ones finish their response.
+// ServerOptions::connections_max open connections, HTTP and WebSocket
+// together (beyond that a new connection is closed at once: HTTP has no room
+// for an error before the request is read). It keeps a registry of the open
+// HTTP sessions so a shutdown can close the idle ones and let the busy ones
+// finish their response.
 //
 // WebSocket connections leave the registry when the session hands the socket
-// to the WebSocket side (they are counted by Metrics, not here).
+// to the WebSocket side; from then on the Notifier counts them.
 //
 // Thread-safety: Stop and ShutdownSessions may be called from any thread;
 // the registry is guarded by a mutex never held during I/O.

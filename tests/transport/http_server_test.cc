@@ -20,6 +20,7 @@
 #include "tests/support/http_client.h"
 #include "tests/support/server_process.h"
 #include "tests/support/tokens.h"
+#include "tests/support/websocket_client.h"
 #include "transport/token_authority.h"
 
 namespace sbd::testing {
@@ -365,6 +366,35 @@ TEST(HttpServerTest, ConnectionsBeyondTheLimitAreClosed) {
   EXPECT_TRUE(serve(fourth));
   // The survivor was never disturbed.
   EXPECT_EQ(Must(second.Get("/healthz")).status, 200);
+}
+
+TEST(HttpServerTest, OpenWebSocketsCountAgainstTheConnectionLimit) {
+  auto server = MustStart(WithArgs({"--connections-max", "2"}));
+  ASSERT_NE(server, nullptr);
+  {
+    HttpClient admin(server->port());
+    Open(admin, "alice", 0);
+  }
+  auto websocket = WebSocketClient::Connect(server->port(), "/ws?token=" + MakeToken("alice"));
+  ASSERT_TRUE(websocket.ok()) << websocket.status();
+  // One WebSocket open: one more connection fits (after the admin's close is
+  // seen: bounded retries), a second does not.
+  auto http = std::make_unique<HttpClient>(server->port(), milliseconds(1000));
+  bool served = false;
+  for (int attempt = 0; attempt < 100 && !served; ++attempt) {
+    auto response = http->Get("/healthz");
+    served = response.ok() && response->status == 200;
+    if (!served) {
+      http = std::make_unique<HttpClient>(server->port(), milliseconds(1000));
+      std::this_thread::sleep_for(milliseconds(20));
+    }
+  }
+  ASSERT_TRUE(served);
+  HttpClient refused(server->port(), milliseconds(3000));
+  auto answer = refused.Get("/healthz");
+  EXPECT_FALSE(answer.ok() && answer->status == 200);
+  // The WebSocket itself still works.
+  EXPECT_TRUE((*websocket)->ReadJson(milliseconds(5000)).ok());
 }
 
 TEST(HttpServerTest, IdleKeepAliveConnectionIsClosed) {
