@@ -3,7 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -22,6 +22,9 @@ namespace {
 
 // How often Wait polls for the child's exit: small against any timed run.
 constexpr std::chrono::milliseconds kWaitPollInterval{1};
+
+// The child's exit code when it could not run the program (as a shell's).
+constexpr int kExecFailedExitCode = 127;
 
 absl::Status ErrnoError(std::string_view what, int error) {
   return absl::InternalError(absl::StrCat(ToAbsl(what), ": ", std::strerror(error)));
@@ -55,25 +58,31 @@ absl::StatusOr<std::unique_ptr<ChildProcess>> ChildProcess::Start(const Options&
   argv.push_back(nullptr);
 
   int pipe_fds[2] = {-1, -1};
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
+  int stdout_fd = -1;
   if (options.stdout_path.empty()) {
-    if (pipe2(pipe_fds, O_CLOEXEC) != 0) {
-      posix_spawn_file_actions_destroy(&actions);
-      return ErrnoError("pipe", errno);
-    }
-    posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], STDOUT_FILENO);
+    if (pipe2(pipe_fds, O_CLOEXEC) != 0) return ErrnoError("pipe", errno);
+    stdout_fd = pipe_fds[1];
   } else {
-    posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, options.stdout_path.c_str(),
-                                     O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    stdout_fd = open(options.stdout_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (stdout_fd < 0) return ErrnoError(absl::StrCat("open ", options.stdout_path), errno);
   }
-  pid_t pid = 0;
-  const int error = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), envp.data());
-  posix_spawn_file_actions_destroy(&actions);
-  if (pipe_fds[1] >= 0) close(pipe_fds[1]);
-  if (error != 0) {
+  const pid_t parent = getpid();
+  // fork + exec rather than posix_spawn, for PR_SET_PDEATHSIG: a benchmark
+  // that crashes must not leave a server running. Between fork and exec
+  // only async-signal-safe calls.
+  const pid_t pid = fork();
+  if (pid == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) _exit(kExecFailedExitCode);  // The parent died already.
+    if (dup2(stdout_fd, STDOUT_FILENO) < 0) _exit(kExecFailedExitCode);
+    execve(argv[0], argv.data(), envp.data());
+    _exit(kExecFailedExitCode);
+  }
+  const int fork_error = errno;
+  close(stdout_fd);
+  if (pid < 0) {
     if (pipe_fds[0] >= 0) close(pipe_fds[0]);
-    return ErrnoError(absl::StrCat("start ", options.argv[0]), error);
+    return ErrnoError(absl::StrCat("start ", options.argv[0]), fork_error);
   }
   return std::unique_ptr<ChildProcess>(new ChildProcess(pid, pipe_fds[0]));
 }

@@ -1,7 +1,8 @@
 // ChildProcess: a program the benchmark starts (sbd-replay, the sbd-ledger
 // server), with its stdout readable line by line through a pipe or sent to a
 // file. The child is killed (SIGKILL) and reaped if still running when the
-// ChildProcess is destroyed, so a failed benchmark leaves nothing behind.
+// ChildProcess is destroyed, and killed by the kernel if this process dies
+// (PR_SET_PDEATHSIG), so a failed benchmark leaves nothing behind.
 //
 // Thread-safety: none; one thread owns a ChildProcess.
 #ifndef SBD_BENCH_CHILD_PROCESS_H_
