@@ -1,7 +1,8 @@
 #include "store/event_hash.h"
 
-#include <openssl/sha.h>
+#include <openssl/evp.h>
 
+#include <cassert>
 #include <string_view>
 
 namespace sbd {
@@ -11,10 +12,12 @@ namespace {
 // same on any host.
 void AppendInt(int64_t value, std::string& out) {
   auto bits = static_cast<uint64_t>(value);
-  for (int i = 0; i < 8; ++i) {
-    out.push_back(static_cast<char>(bits & 0xff));
+  char bytes[8];
+  for (char& byte : bytes) {
+    byte = static_cast<char>(bits & 0xff);
     bits >>= 8;
   }
+  out.append(bytes, sizeof bytes);
 }
 
 // Length-prefixed, so no two different field splits give the same bytes.
@@ -49,12 +52,24 @@ std::string CanonicalEventBytes(const Event& event) {
 }
 
 EventHash ChainHash(const EventHash& previous, const Event& event) {
-  // One buffer and OpenSSL's one-shot SHA256(): no context to allocate and
-  // no failure path, on a function that runs for every appended and read event.
-  std::string input(reinterpret_cast<const char*>(previous.data()), previous.size());
+  // This runs for every appended and every read event, so it reuses per
+  // thread what the one-shot SHA256() would make anew each call: the byte
+  // buffer (its capacity), the digest context, and the SHA-256 algorithm,
+  // which OpenSSL 3 otherwise looks up in its provider table every time.
+  static EVP_MD* const sha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  thread_local std::string input;
+  thread_local EVP_MD_CTX* const context = EVP_MD_CTX_new();
+  assert(sha256 != nullptr && context != nullptr);
+  input.assign(reinterpret_cast<const char*>(previous.data()), previous.size());
   AppendCanonicalBytes(event, input);
   EventHash hash;
-  SHA256(reinterpret_cast<const unsigned char*>(input.data()), input.size(), hash.data());
+  unsigned int length = 0;
+  const bool ok = EVP_DigestInit_ex2(context, sha256, nullptr) == 1 &&
+                  EVP_DigestUpdate(context, input.data(), input.size()) == 1 &&
+                  EVP_DigestFinal_ex(context, hash.data(), &length) == 1;
+  // SHA-256 over memory cannot fail short of a broken OpenSSL.
+  assert(ok && length == hash.size());
+  (void)ok;
   return hash;
 }
 
