@@ -97,6 +97,9 @@ TEST(ErrorCode, RoundTripsThroughStatusWithItsHttpStatus) {
 TEST(FormatTimestamp, MillisecondsUtc) {
   EXPECT_EQ(FormatTimestamp(0), "1970-01-01T00:00:00.000Z");
   EXPECT_EQ(FormatTimestamp(1795705445123), "2026-11-26T15:04:05.123Z");
+  EXPECT_EQ(FormatTimestamp(-1), "1969-12-31T23:59:59.999Z");
+  EXPECT_EQ(FormatTimestamp(951782400000), "2000-02-29T00:00:00.000Z");  // Leap day.
+  EXPECT_EQ(FormatTimestamp(253402300799999), "9999-12-31T23:59:59.999Z");
 }
 
 }  // namespace
