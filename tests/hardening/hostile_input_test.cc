@@ -352,7 +352,8 @@ TEST(HostileInputTest, MalformedRequestsGetTheApiErrorOrAClosedSocketAndChangeNo
     OpenFunded(http, "carol", 50);
   }
   const LedgerState before = ReadState(server->port(), users);
-  for (const MalformedCase& test : MalformedCases()) {
+  const std::vector<MalformedCase> cases = MalformedCases();
+  for (const MalformedCase& test : cases) {
     SCOPED_TRACE(test.name);
     HttpClient client(server->port(), seconds(10));
     const absl::Status sent = client.SendRaw(test.request);
@@ -376,6 +377,8 @@ TEST(HostileInputTest, MalformedRequestsGetTheApiErrorOrAClosedSocketAndChangeNo
   // Up, and nothing changed.
   const LedgerState after = ReadState(server->port(), users);
   EXPECT_EQ(after, before) << DebugString(before) << " -> " << DebugString(after);
+  std::printf("%zu malformed requests refused; %s unchanged\n", cases.size(),
+              DebugString(after).c_str());
 }
 
 TEST(HostileInputTest, SlowlorisConnectionsAreDroppedAfterTheReadTimeout) {

@@ -380,7 +380,6 @@ class Soak {
             std::chrono::duration<double>(options_.sample_s));
       }
     }
-    Sample(start, last_sample);
     // Drain: no more churn; every client (re)connects and catches up.
     churn_ = false;
     for (size_t i = 0; i < clients_.size(); ++i) {
