@@ -97,7 +97,16 @@ TEST_F(LedgerTest, TransferRecordsBalancesAndPublishes) {
   EXPECT_EQ(event.note, "lunch");
   EXPECT_EQ(event.timestamp_ms, kNowMs);
   EXPECT_EQ(event.transaction_id.size(), 36u);  // A generated UUID.
-  EXPECT_EQ(event.transaction_id[14], '4');
+  EXPECT_EQ(event.transaction_id[14], '4');     // Version 4.
+  EXPECT_NE(std::string_view("89ab").find(event.transaction_id[19]), std::string_view::npos);
+  for (size_t i = 0; i < event.transaction_id.size(); ++i) {
+    const char c = event.transaction_id[i];
+    if (i == 8 || i == 13 || i == 18 || i == 23) {
+      EXPECT_EQ(c, '-');
+    } else {
+      EXPECT_TRUE((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')) << event.transaction_id;
+    }
+  }
   EXPECT_EQ(*ledger_->Balance("alice"), 70);
   EXPECT_EQ(*ledger_->Balance("bob"), 30);
   EXPECT_EQ(ledger_->LastSeq(), 4);
