@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "absl/strings/str_cat.h"
+#include "engine/absl_compat.h"
 #include "engine/error_code.h"
 
 namespace sbd {
@@ -39,6 +40,34 @@ absl::StatusOr<Identity> TokenAuthority::Verify(std::string_view token, int64_t 
   if (token.empty()) return Unauthorized("missing token");
   if (token.size() > kTokenBytesMax) return Unauthorized("token too long");
   if (secret_.empty()) return Unauthorized("the server has no signing secret");
+  std::optional<Identity> identity = Cached(token);
+  if (!identity) {
+    absl::StatusOr<Identity> decoded = Decode(token);
+    if (!decoded.ok()) return decoded.status();
+    identity = *decoded;
+    Remember(token, *identity);
+  }
+  // Checked at every use, cached or not: a token is never good past `exp`.
+  if (identity->expires_at_s <= now_s) return Unauthorized("token expired");
+  return *identity;
+}
+
+std::optional<Identity> TokenAuthority::Cached(std::string_view token) const {
+  std::lock_guard lock(cache_mutex_);
+  auto it = verified_.find(ToAbsl(token));
+  if (it == verified_.end()) return std::nullopt;
+  return it->second;
+}
+
+void TokenAuthority::Remember(std::string_view token, const Identity& identity) const {
+  std::lock_guard lock(cache_mutex_);
+  // Crude but bounded: a full cache starts over. Only tokens whose signature
+  // checked out get here, so a flood of forged tokens cannot grow it.
+  if (verified_.size() >= kVerifiedTokensCachedMax) verified_.clear();
+  verified_.emplace(std::string(token), identity);
+}
+
+absl::StatusOr<Identity> TokenAuthority::Decode(std::string_view token) const {
   const std::string token_string(token);  // libjwt wants a NUL-terminated string.
   jwt_t* raw = nullptr;
   // With a key, libjwt checks the signature with the algorithm the header
@@ -78,8 +107,6 @@ absl::StatusOr<Identity> TokenAuthority::Verify(std::string_view token, int64_t 
   } else {
     return Unauthorized("token exp is not a number");
   }
-  if (identity.expires_at_s <= now_s) return Unauthorized("token expired");
-
   if (const boost::json::value* type = object.if_contains("type")) {
     if (!type->is_string() || type->get_string() != "access") {
       return Unauthorized("token type must be access");
