@@ -7,12 +7,16 @@
 
 #include <algorithm>
 #include <atomic>
+#include <condition_variable>
 #include <cstring>
+#include <deque>
+#include <exception>
 #include <filesystem>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <system_error>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -372,6 +376,137 @@ absl::Status SqliteEventLog::Impl::Read(int64_t from_seq, int64_t to_seq,
   }
 }
 
+namespace {
+
+// Reads of at least this many events (the replay at open, sbd-replay) step
+// SQLite on a second thread, which fills chunks of rows while the calling
+// thread checks the hash chain and visits: the two halves cost about the
+// same, so on two cores a long read runs up to twice as fast.
+constexpr int64_t kPipelinedReadEventsMin = 4096;
+constexpr size_t kChunkEvents = 1024;
+constexpr size_t kChunksInFlight = 4;
+
+// Checks rows, in order, against the hash chain.
+class ChainVerifier {
+ public:
+  ChainVerifier(int64_t from_seq, const EventHash& previous, bool previous_missing)
+      : from_seq_(from_seq),
+        expected_seq_(from_seq),
+        previous_(previous),
+        previous_missing_(previous_missing) {}
+
+  absl::Status Check(const Event& event, const EventHash& recorded) {
+    if (previous_missing_) {
+      return ChainBroken(event.seq, absl::StrCat("event ", from_seq_ - 1, " is missing"));
+    }
+    if (event.seq != expected_seq_) return ChainBroken(expected_seq_, "the event is missing");
+    if (ChainHash(previous_, event) != recorded) {
+      return ChainBroken(event.seq, "the recorded hash differs from the computed one");
+    }
+    previous_ = recorded;
+    ++expected_seq_;
+    return absl::OkStatus();
+  }
+
+ private:
+  const int64_t from_seq_;
+  int64_t expected_seq_;
+  EventHash previous_;
+  const bool previous_missing_;
+};
+
+// Steps `range` on a second thread (see kPipelinedReadEventsMin). A SQLite
+// exception on that thread is rethrown here, so the caller's handling of
+// SQLite errors stays in one place.
+absl::Status ReadPipelined(SQLite::Statement& range, ChainVerifier& chain,
+                           absl::FunctionRef<absl::Status(const Event&)> visit) {
+  struct Chunk {
+    std::vector<Event> events = std::vector<Event>(kChunkEvents);
+    std::vector<EventHash> hashes = std::vector<EventHash>(kChunkEvents);
+    size_t size = 0;
+  };
+  std::mutex mutex;
+  std::condition_variable changed;
+  std::deque<std::unique_ptr<Chunk>> full;    // Guarded by mutex: filled, in seq order.
+  std::vector<std::unique_ptr<Chunk>> spare;  // Guarded by mutex: visited, for reuse.
+  bool done = false;                          // Guarded by mutex.
+  bool cancelled = false;                     // Guarded by mutex.
+  absl::Status row_status;                    // Producer only, read after join.
+  std::exception_ptr failure;                 // Producer only, read after join.
+
+  std::thread producer([&] {
+    try {
+      for (bool end = false; !end;) {
+        std::unique_ptr<Chunk> chunk;
+        {
+          std::unique_lock lock(mutex);
+          changed.wait(lock, [&] { return cancelled || full.size() < kChunksInFlight; });
+          if (cancelled) break;
+          if (!spare.empty()) {
+            chunk = std::move(spare.back());
+            spare.pop_back();
+          }
+        }
+        if (!chunk) chunk = std::make_unique<Chunk>();
+        chunk->size = 0;
+        while (chunk->size < kChunkEvents && !end) {
+          if (!range.executeStep()) {
+            end = true;
+          } else if (row_status =
+                         ReadRow(range, chunk->events[chunk->size], chunk->hashes[chunk->size]);
+                     !row_status.ok()) {
+            end = true;
+          } else {
+            ++chunk->size;
+          }
+        }
+        {
+          std::lock_guard lock(mutex);
+          full.push_back(std::move(chunk));
+        }
+        changed.notify_all();
+      }
+    } catch (...) {
+      failure = std::current_exception();
+    }
+    {
+      std::lock_guard lock(mutex);
+      done = true;
+    }
+    changed.notify_all();
+  });
+
+  absl::Status result;
+  while (result.ok()) {
+    std::unique_ptr<Chunk> chunk;
+    {
+      std::unique_lock lock(mutex);
+      changed.wait(lock, [&] { return !full.empty() || done; });
+      if (full.empty()) break;
+      chunk = std::move(full.front());
+      full.pop_front();
+    }
+    changed.notify_all();
+    for (size_t i = 0; i < chunk->size && result.ok(); ++i) {
+      result = chain.Check(chunk->events[i], chunk->hashes[i]);
+      if (result.ok()) result = visit(chunk->events[i]);
+    }
+    std::lock_guard lock(mutex);
+    spare.push_back(std::move(chunk));
+  }
+  {
+    std::lock_guard lock(mutex);
+    cancelled = true;
+  }
+  changed.notify_all();
+  producer.join();
+  if (failure) std::rethrow_exception(failure);
+  // A bad row comes after every row that was read before it.
+  return result.ok() ? row_status : result;
+}
+
+}  // namespace
+
 absl::Status SqliteEventLog::Impl::ReadOrThrow(int64_t from_seq, int64_t to_seq,
                                                absl::FunctionRef<absl::Status(const Event&)> visit,
                                                Reader& reader) const {
@@ -393,22 +528,15 @@ absl::Status SqliteEventLog::Impl::ReadOrThrow(int64_t from_seq, int64_t to_seq,
   }
   reader.range.bind(1, from_seq);
   reader.range.bind(2, to_seq);
-  int64_t expected_seq = from_seq;
+  ChainVerifier chain(from_seq, previous, previous_missing);
+  if (to_seq - from_seq + 1 >= kPipelinedReadEventsMin) {
+    return ReadPipelined(reader.range, chain, visit);
+  }
   Event event;
   EventHash recorded;
   while (reader.range.executeStep()) {
     if (absl::Status status = ReadRow(reader.range, event, recorded); !status.ok()) return status;
-    if (previous_missing) {
-      return ChainBroken(event.seq, absl::StrCat("event ", from_seq - 1, " is missing"));
-    }
-    if (event.seq != expected_seq) {
-      return ChainBroken(expected_seq, "the event is missing");
-    }
-    if (ChainHash(previous, event) != recorded) {
-      return ChainBroken(event.seq, "the recorded hash differs from the computed one");
-    }
-    previous = recorded;
-    ++expected_seq;
+    if (absl::Status status = chain.Check(event, recorded); !status.ok()) return status;
     if (absl::Status status = visit(event); !status.ok()) return status;
   }
   return absl::OkStatus();

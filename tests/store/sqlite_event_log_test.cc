@@ -144,6 +144,49 @@ TEST_F(SqliteEventLogTest, VisitErrorStopsTheReadAndIsReturned) {
   EXPECT_EQ(ReadAll(*log).size(), ledger.events().size());
 }
 
+// Long reads step SQLite on a second thread (kPipelinedReadEventsMin); short
+// ones do not. Both must give the same events, and a stop or a break deep
+// inside a long read must surface at the right seq.
+TEST_F(SqliteEventLogTest, LongAndShortReadsAgreeAcrossChunks) {
+  TestLedger ledger = SampleLedger(9000);
+  auto log = OpenLog();
+  ASSERT_NE(log, nullptr);
+  ASSERT_TRUE(log->Append(ledger.events()).ok());
+  const std::vector<Event> whole = ReadAll(*log);  // Pipelined.
+  ASSERT_EQ(whole, ledger.events());
+  std::vector<Event> pieces;
+  for (int64_t from = 1; from <= log->LastSeq(); from += 1000) {
+    std::vector<Event> piece = ReadAll(*log, from, from + 999);  // Inline.
+    pieces.insert(pieces.end(), piece.begin(), piece.end());
+  }
+  EXPECT_EQ(pieces, whole);
+
+  int64_t visited = 0;
+  absl::Status stopped = log->Read(1, INT64_MAX, [&](const Event& event) {
+    ++visited;
+    return event.seq == 5555 ? absl::CancelledError("enough") : absl::OkStatus();
+  });
+  EXPECT_EQ(stopped.code(), absl::StatusCode::kCancelled);
+  EXPECT_EQ(visited, 5555);
+
+  log.reset();
+  {
+    SQLite::Database raw(path_, SQLite::OPEN_READWRITE);
+    raw.exec("DROP TRIGGER events_no_update");
+    raw.exec("UPDATE events SET note = 'forged' WHERE seq = 7777");
+  }
+  log = OpenLog({.read_only = true});
+  ASSERT_NE(log, nullptr);
+  visited = 0;
+  absl::Status broken = log->Read(1, INT64_MAX, [&](const Event&) {
+    ++visited;
+    return absl::OkStatus();
+  });
+  EXPECT_EQ(broken.code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(broken.message(), HasSubstr("hash chain broken at seq 7777"));
+  EXPECT_EQ(visited, 7776);
+}
+
 TEST_F(SqliteEventLogTest, ReadSeqsReturnsTheGivenSeqsInTheGivenOrder) {
   TestLedger ledger = SampleLedger(10);
   auto log = OpenLog();
