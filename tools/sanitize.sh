@@ -52,18 +52,42 @@ run_suite() {
   echo "sanitize: $mode: running tests" >&2
   local filter=()
   [[ -n "${SBD_SANITIZE_TESTS:-}" ]] && filter=(-R "$SBD_SANITIZE_TESTS")
+  # Every process writes its reports to a file here: also the sbd-ledger
+  # servers the end-to-end tests start (their stderr goes to a temporary
+  # file) and the ones they SIGKILL, whose exit code nobody checks.
+  local reports="$root/$dir/sanitizer-reports"
+  rm -rf "$reports" && mkdir -p "$reports"
+  local status=0
   # Sanitized code runs 2-15x slower: the generous timeout keeps a busy CI
   # machine from failing a correct test.
-  ctest --test-dir "$dir" --output-on-failure -LE browser -j "$jobs" --timeout 900 "${filter[@]}"
+  ASAN_OPTIONS="$ASAN_OPTIONS:log_path=$reports/asan" \
+    UBSAN_OPTIONS="$UBSAN_OPTIONS:log_path=$reports/ubsan" \
+    TSAN_OPTIONS="$TSAN_OPTIONS:log_path=$reports/tsan" \
+    ctest --test-dir "$dir" --output-on-failure -LE browser -j "$jobs" --timeout 900 \
+    "${filter[@]}" || status=$?
   echo "sanitize: $mode: build $((built - start)) s, tests $((SECONDS - built)) s" >&2
+  if compgen -G "$reports/*" >/dev/null; then
+    echo "sanitize: $mode: sanitizer reports (also in $reports/):" >&2
+    for report in "$reports"/*; do
+      echo "==== $report" >&2
+      cat "$report" >&2
+    done
+    status=1
+  fi
+  return "$status"
 }
 
+failed=()
 for mode in "${modes[@]}"; do
   case "$mode" in
-    address | thread) run_suite "$mode" ;;
+    address | thread) run_suite "$mode" || failed+=("$mode") ;;
     *)
       echo "usage: tools/sanitize.sh [address] [thread]" >&2
       exit 2
       ;;
   esac
 done
+if ((${#failed[@]})); then
+  echo "sanitize: FAILED: ${failed[*]}" >&2
+  exit 1
+fi
