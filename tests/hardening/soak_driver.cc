@@ -420,7 +420,7 @@ class Soak {
     // The server's own fds: what is left after one per open WebSocket (a
     // leak shows here as a rising floor, whatever the churn).
     const int64_t base_fds = fds - static_cast<int64_t>(connected);
-    samples_.push_back({t_s, rss, fds, base_fds});
+    samples_.push_back({t_s, rss, fds, base_fds, sends_});
     std::printf("%8.1f %10lld %6lld %8lld %10zu %10lld %10.1f %9.1f %9.2f %9.2f %9.2f\n", t_s,
                 static_cast<long long>(rss), static_cast<long long>(fds),
                 static_cast<long long>(base_fds), connected, static_cast<long long>(connects_),
@@ -477,6 +477,18 @@ class Soak {
         static_cast<long long>(first.rss_kib), first.t_s, static_cast<long long>(last.rss_kib),
         last.t_s, first.rss_kib > 0 ? 100.0 * (last.rss_kib - first.rss_kib) / first.rss_kib : 0.0,
         static_cast<long long>(first.fds), static_cast<long long>(last.fds));
+    std::error_code ignored;
+    const std::filesystem::path db = options_.server.directory / "server.db";
+    const uintmax_t log_bytes = std::filesystem::file_size(db, ignored);
+    const uintmax_t wal_bytes = std::filesystem::file_size(db.string() + "-wal", ignored);
+    const int64_t sends_between = last.sends - first.sends;
+    std::printf(
+        "result: log file %.1f MiB, WAL %.1f MiB; RSS growth per transfer after warm-up %.0f B\n",
+        static_cast<double>(log_bytes == static_cast<uintmax_t>(-1) ? 0 : log_bytes) / (1 << 20),
+        static_cast<double>(wal_bytes == static_cast<uintmax_t>(-1) ? 0 : wal_bytes) / (1 << 20),
+        sends_between > 0
+            ? 1024.0 * static_cast<double>(last.rss_kib - first.rss_kib) / sends_between
+            : 0.0);
     const bool ok =
         lost == 0 && duplicates == 0 && unexpected == 0 && send_errors_ == 0 && sends_ > 0;
     std::printf("result: %s\n", ok ? "PASS" : "FAIL");
@@ -488,6 +500,7 @@ class Soak {
     int64_t rss_kib;
     int64_t fds;
     int64_t base_fds;
+    int64_t sends;  // Acknowledged so far.
   };
 
   const Options options_;
