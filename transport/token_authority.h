@@ -15,6 +15,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -52,9 +53,14 @@ class TokenAuthority {
   std::optional<Identity> Cached(std::string_view token) const;
   void Remember(std::string_view token, const Identity& identity) const;
 
+  struct VerifiedCache {
+    std::mutex mutex;
+    absl::flat_hash_map<std::string, Identity> identities ABSL_GUARDED_BY(mutex);
+  };
+
   std::string secret_;
-  mutable std::mutex cache_mutex_;
-  mutable absl::flat_hash_map<std::string, Identity> verified_ ABSL_GUARDED_BY(cache_mutex_);
+  // Behind a pointer so a TokenAuthority stays movable.
+  std::unique_ptr<VerifiedCache> cache_ = std::make_unique<VerifiedCache>();
 };
 
 }  // namespace sbd
