@@ -214,15 +214,9 @@ TEST_F(BadDatabaseTest, DirectoryThatCannotBeMade) {
   std::printf("refused: %s", result.err.c_str());
 }
 
-// What the messages should say once serve.cc says it (reported; the lead
-// fixes): today an edited log is "cannot open the ledger: DATA_LOSS: hash
-// chain broken at seq 4" without the file's name, and a read-only or
-// unmakeable directory is SQLite's bare "unable to open database file"
-// (serve.cc ignores the error of create_directories, and SQLITE_CANTOPEN on
-// EROFS says nothing about why).
+// The refusal names the file and the cause, not only SQLite's bare "unable
+// to open database file".
 TEST_F(BadDatabaseTest, MessagesNameTheFileAndTheCause) {
-  GTEST_SKIP() << "blocked on: tools/sbd-ledger/serve.cc RunServe messages (file name for a "
-                  "log Ledger::Open refuses; the cause for a read-only or unmakeable directory)";
   const std::string edited = Path("ledger.db");
   MakeRealLog(edited);
   {
@@ -231,6 +225,7 @@ TEST_F(BadDatabaseTest, MessagesNameTheFileAndTheCause) {
     db.exec("UPDATE events SET amount = 31 WHERE seq = 4");
   }
   EXPECT_THAT(ServeMustRefuse(edited).err, HasSubstr("seq 4"));
+  EXPECT_THAT(ServeMustRefuse(edited).err, HasSubstr(edited));
   std::ofstream(Path("plain-file")) << "not a directory\n";
   EXPECT_THAT(ServeMustRefuse(Path("plain-file/data/ledger.db")).err, HasSubstr("Not a directory"));
   fs::create_directory(Path("ro"));

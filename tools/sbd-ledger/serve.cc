@@ -1,8 +1,10 @@
 #include "tools/sbd-ledger/serve.h"
 
 #include <openssl/rand.h>
+#include <unistd.h>
 
 #include <array>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -10,6 +12,7 @@
 #include <fstream>
 #include <iostream>
 #include <sstream>
+#include <system_error>
 #include <thread>
 
 #include "absl/strings/escaping.h"
@@ -24,6 +27,23 @@
 
 namespace sbd {
 namespace {
+
+// An OS error in words, saying plainly when the file system is read-only
+// (its own message, "Read-only file system", is easy to misread as a
+// permission problem).
+std::string DescribeFileError(const std::error_code& error) {
+  if (error == std::errc::read_only_file_system) return "the file system is read-only";
+  return error.message();
+}
+
+// Why SQLite may have failed to open a log in `dir` (it needs to create the
+// -wal and -shm files beside it), or "" if the directory looks writable.
+std::string DirectoryProblem(const std::filesystem::path& dir) {
+  const std::string path = dir.empty() ? "." : dir.string();
+  if (access(path.c_str(), W_OK) == 0) return "";
+  return absl::StrCat(" (the directory ", path, " is not writable: ",
+                      DescribeFileError(std::error_code(errno, std::generic_category())), ")");
+}
 
 // The accounts `--demo` opens on a fresh log, and what each gets.
 constexpr std::array<std::string_view, 3> kDemoAccounts = {"alice", "bob", "carol"};
@@ -149,15 +169,22 @@ int RunServe(const ServeConfig& config) {
   }
 
   // The log, then the ledger on it (the replay verifies the whole log).
-  std::error_code dir_error;
   const std::filesystem::path db_dir = std::filesystem::path(config.db_path).parent_path();
-  if (!db_dir.empty()) std::filesystem::create_directories(db_dir, dir_error);
+  if (!db_dir.empty()) {
+    std::error_code dir_error;
+    std::filesystem::create_directories(db_dir, dir_error);
+    if (dir_error) {
+      std::fprintf(stderr, "sbd-ledger serve: cannot create the directory %s for %s: %s\n",
+                   db_dir.c_str(), config.db_path.c_str(), DescribeFileError(dir_error).c_str());
+      return 1;
+    }
+  }
   SqliteEventLog::Options log_options;
   log_options.durability = config.durability_full ? Durability::kFull : Durability::kNormal;
   auto log = SqliteEventLog::Open(config.db_path, log_options);
   if (!log.ok()) {
-    std::fprintf(stderr, "sbd-ledger serve: cannot open %s: %s\n", config.db_path.c_str(),
-                 log.status().ToString().c_str());
+    std::fprintf(stderr, "sbd-ledger serve: cannot open %s: %s%s\n", config.db_path.c_str(),
+                 log.status().ToString().c_str(), DirectoryProblem(db_dir).c_str());
     return 1;
   }
   Metrics metrics;
@@ -167,8 +194,8 @@ int RunServe(const ServeConfig& config) {
   };
   auto ledger = Ledger::Open(*std::move(log), std::move(ledger_options));
   if (!ledger.ok()) {
-    std::fprintf(stderr, "sbd-ledger serve: cannot open the ledger: %s\n",
-                 ledger.status().ToString().c_str());
+    std::fprintf(stderr, "sbd-ledger serve: cannot open the ledger in %s: %s\n",
+                 config.db_path.c_str(), ledger.status().ToString().c_str());
     return 1;
   }
   Notifier notifier(metrics);
