@@ -20,11 +20,11 @@ sbd_add_test(transport_websocket_test
     ${CMAKE_CURRENT_LIST_DIR}/websocket_session_test.cc
   LIBS sbd_transport sbd_websocket_test_client)
 
-# End to end against the real sbd-ledger binary (needs the HTTP side's
-# tests/support library).
-if(EXISTS ${PROJECT_SOURCE_DIR}/tests/support/CMakeLists.txt
-   AND EXISTS ${CMAKE_CURRENT_LIST_DIR}/websocket_e2e_test.cc)
-  sbd_add_test(transport_websocket_e2e_test
-    SOURCES ${CMAKE_CURRENT_LIST_DIR}/websocket_e2e_test.cc
-    LIBS sbd_test_support sbd_websocket_test_client)
-endif()
+# End to end against the real sbd-ledger binary (and sbd-replay, which must
+# agree with what the server answered).
+sbd_add_test(transport_websocket_e2e_test
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/websocket_e2e_test.cc
+  LIBS sbd_test_support sbd_websocket_test_client)
+target_compile_definitions(transport_websocket_e2e_test PRIVATE
+  SBD_REPLAY_BINARY="$<TARGET_FILE:sbd-replay>")
+add_dependencies(transport_websocket_e2e_test sbd-replay)

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <boost/json.hpp>
 #include <chrono>
+#include <cstdio>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -446,6 +447,20 @@ TEST_F(WebSocketE2eTest, ConcurrentSendsFromOneSenderEachProduceOneSentAndOneRec
   EXPECT_EQ(IntField(received->back(), "new_balance"), BalanceOverHttp("bob"));
   EXPECT_EQ(BalanceOverHttp("alice"), kFunds % kAmount);
   EXPECT_EQ(BalanceOverHttp("bob"), kFunds - kFunds % kAmount);
+
+  // The audit tool, read-only on the live log, agrees with both.
+  const std::string command =
+      absl::StrCat(SBD_REPLAY_BINARY, " --db '", server_->db_path(), "' --format json");
+  FILE* pipe = popen(command.c_str(), "r");
+  ASSERT_NE(pipe, nullptr);
+  std::string output;
+  char buffer[4096];
+  for (size_t n; (n = fread(buffer, 1, sizeof buffer, pipe)) > 0;) output.append(buffer, n);
+  EXPECT_EQ(pclose(pipe), 0) << output;
+  const boost::json::value report = boost::json::parse(output);
+  EXPECT_EQ(report.at("status").as_string(), "ok");
+  EXPECT_EQ(report.at("balances").at("alice").to_number<int64_t>(), BalanceOverHttp("alice"));
+  EXPECT_EQ(report.at("balances").at("bob").to_number<int64_t>(), BalanceOverHttp("bob"));
 }
 
 TEST_F(WebSocketE2eTest, SigtermClosesWebSocketsWith1001) {
