@@ -10,36 +10,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "store/event_hash.h"
+#include "store/event_log_schema.h"
 
 namespace sbd::bench {
 namespace {
-
-// The events table as store/sqlite_event_log.cc creates it (docs/EVENT_LOG.md),
-// triggers included: they are part of what every insert pays for.
-constexpr const char* kSchema = R"sql(
-CREATE TABLE events (
-  seq            INTEGER PRIMARY KEY,
-  type           INTEGER NOT NULL CHECK (type BETWEEN 1 AND 4),
-  timestamp_ms   INTEGER NOT NULL,
-  actor          TEXT    NOT NULL,
-  from_account   TEXT    NOT NULL,
-  to_account     TEXT    NOT NULL,
-  amount         INTEGER NOT NULL,
-  from_balance   INTEGER NOT NULL,
-  to_balance     INTEGER NOT NULL,
-  transaction_id TEXT    NOT NULL,
-  note           TEXT    NOT NULL,
-  hash           BLOB    NOT NULL CHECK (length(hash) = 32)
-) STRICT;
-CREATE TRIGGER events_no_update BEFORE UPDATE ON events
-BEGIN SELECT RAISE(ABORT, 'events is append-only: UPDATE refused'); END;
-CREATE TRIGGER events_no_delete BEFORE DELETE ON events
-BEGIN SELECT RAISE(ABORT, 'events is append-only: DELETE refused'); END;
-)sql";
-
-constexpr const char* kInsert =
-    "INSERT INTO events (seq, type, timestamp_ms, actor, from_account, to_account, amount, "
-    "from_balance, to_balance, transaction_id, note, hash) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)";
 
 // The store's writer cache (SqliteEventLog::Options::cache_size_kib).
 constexpr int64_t kCacheSizeKib = 64 * 1024;
@@ -53,7 +27,7 @@ std::unique_ptr<SQLite::Database> CreateDatabase(const std::string& path, Durabi
   db->exec(durability == Durability::kFull ? "PRAGMA synchronous=FULL"
                                            : "PRAGMA synchronous=NORMAL");
   db->exec(absl::StrCat("PRAGMA cache_size=", -kCacheSizeKib));
-  db->exec(kSchema);
+  db->exec(kEventLogSchemaSql);  // The store's own table, triggers included.
   return db;
 }
 
@@ -96,7 +70,7 @@ absl::StatusOr<double> BulkInsertRowsPerSecond(const std::string& path,
   const std::vector<EventHash> hashes = ChainHashes(events, events.size());
   try {
     std::unique_ptr<SQLite::Database> db = CreateDatabase(path, durability);
-    SQLite::Statement insert(*db, kInsert);
+    SQLite::Statement insert(*db, kEventLogInsertSql);
     const auto start = std::chrono::steady_clock::now();
     db->exec("BEGIN IMMEDIATE");
     for (size_t i = 0; i < events.size(); ++i) {
@@ -119,7 +93,7 @@ absl::StatusOr<double> RowPerTransactionRowsPerSecond(const std::string& path,
   const std::vector<EventHash> hashes = ChainHashes(events, count);
   try {
     std::unique_ptr<SQLite::Database> db = CreateDatabase(path, Durability::kFull);
-    SQLite::Statement insert(*db, kInsert);
+    SQLite::Statement insert(*db, kEventLogInsertSql);
     const auto start = std::chrono::steady_clock::now();
     for (size_t i = 0; i < count; ++i) {
       db->exec("BEGIN IMMEDIATE");

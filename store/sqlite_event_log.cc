@@ -25,6 +25,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "store/event_hash.h"
+#include "store/event_log_schema.h"
 
 namespace sbd {
 namespace {
@@ -38,39 +39,6 @@ constexpr int kBusyTimeoutMs = 5000;
 // while it reads; more than this many are closed on return rather than kept,
 // so a burst of readers does not pin file handles and page caches forever.
 constexpr size_t kIdleReadersMax = 16;
-
-// The schema of kSchemaVersion. STRICT makes SQLite refuse a value of the
-// wrong type instead of silently storing it. seq is the rowid: appends go to
-// the end of the table's b-tree, and it is the only index (see
-// docs/EVENT_LOG.md for why there is no other).
-constexpr const char* kCreateSchema = R"sql(
-CREATE TABLE events (
-  seq            INTEGER PRIMARY KEY,
-  type           INTEGER NOT NULL CHECK (type BETWEEN 1 AND 4),
-  timestamp_ms   INTEGER NOT NULL,
-  actor          TEXT    NOT NULL,
-  from_account   TEXT    NOT NULL,
-  to_account     TEXT    NOT NULL,
-  amount         INTEGER NOT NULL,
-  from_balance   INTEGER NOT NULL,
-  to_balance     INTEGER NOT NULL,
-  transaction_id TEXT    NOT NULL,
-  note           TEXT    NOT NULL,
-  hash           BLOB    NOT NULL CHECK (length(hash) = 32)
-) STRICT;
-CREATE TRIGGER events_no_update BEFORE UPDATE ON events
-BEGIN SELECT RAISE(ABORT, 'events is append-only: UPDATE refused'); END;
-CREATE TRIGGER events_no_delete BEFORE DELETE ON events
-BEGIN SELECT RAISE(ABORT, 'events is append-only: DELETE refused'); END;
-)sql";
-
-constexpr const char* kColumns =
-    "seq, type, timestamp_ms, actor, from_account, to_account, amount, from_balance, "
-    "to_balance, transaction_id, note, hash";
-
-std::string InsertSql() {
-  return absl::StrCat("INSERT INTO events (", kColumns, ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?)");
-}
 
 // The most specific absl code for an SQLite error (DESIGN.md, rule 3): what
 // a retry after the operator acts may fix is kUnavailable; a damaged file is
@@ -111,7 +79,7 @@ absl::Status ChainBroken(int64_t seq, const std::string& why) {
   return absl::DataLossError(absl::StrCat("hash chain broken at seq ", seq, ": ", why));
 }
 
-// Reads the 12 columns of kColumns from the current row of `statement`.
+// Reads the 12 columns of kEventLogColumns from the current row of `statement`.
 // Copies a text column into `out`, reusing its capacity: a streaming read
 // refills one Event per row, so this saves an allocation per field per row.
 void AssignText(const SQLite::Column& column, std::string& out) {
@@ -166,7 +134,7 @@ absl::Status CheckOrCreateSchema(SQLite::Database& db, const std::string& path, 
           absl::StrCat(path, ": the file system does not support SQLite's WAL mode"));
     }
     db.exec("BEGIN IMMEDIATE");
-    db.exec(kCreateSchema);
+    db.exec(kEventLogSchemaSql);
     db.exec(absl::StrCat("PRAGMA application_id=", SqliteEventLog::kApplicationId));
     db.exec(absl::StrCat("PRAGMA user_version=", SqliteEventLog::kSchemaVersion));
     db.exec("COMMIT");
@@ -206,9 +174,9 @@ class SqliteEventLog::Impl {
         // NOMUTEX: a pooled connection is used by one thread at a time, so
         // SQLite's per-call connection mutex is pure overhead (~8% of a read).
         : db(path, SQLite::OPEN_READONLY | SQLite::OPEN_NOMUTEX, kBusyTimeoutMs),
-          range(db, absl::StrCat("SELECT ", kColumns,
+          range(db, absl::StrCat("SELECT ", kEventLogColumns,
                                  " FROM events WHERE seq BETWEEN ? AND ? ORDER BY seq")),
-          by_seq(db, absl::StrCat("SELECT ", kColumns, " FROM events WHERE seq = ?")),
+          by_seq(db, absl::StrCat("SELECT ", kEventLogColumns, " FROM events WHERE seq = ?")),
           hash_at(db, "SELECT hash FROM events WHERE seq = ?") {}
 
     // Ends any read transaction a statement holds, so the WAL can be
@@ -250,8 +218,9 @@ class SqliteEventLog::Impl {
        EventHash last_hash)
       : path_(std::move(path)),
         writer_(std::move(writer)),
-        insert_(writer_ == nullptr ? nullptr
-                                   : std::make_unique<SQLite::Statement>(*writer_, InsertSql())),
+        insert_(writer_ == nullptr
+                    ? nullptr
+                    : std::make_unique<SQLite::Statement>(*writer_, kEventLogInsertSql)),
         last_seq_(last_seq),
         last_hash_(last_hash) {}
 

@@ -1,0 +1,46 @@
+// The SQL of the event log (docs/EVENT_LOG.md), in one place: the store
+// creates and reads it, and sbd-bench's raw-SQLite baselines insert into the
+// very same table so they pay what the store pays.
+#ifndef SBD_STORE_EVENT_LOG_SCHEMA_H_
+#define SBD_STORE_EVENT_LOG_SCHEMA_H_
+
+namespace sbd {
+
+// The schema of kSchemaVersion. STRICT makes SQLite refuse a value of the
+// wrong type instead of silently storing it. seq is the rowid: appends go to
+// the end of the table's b-tree, and it is the only index (see
+// docs/EVENT_LOG.md for why there is no other).
+inline constexpr const char* kEventLogSchemaSql = R"sql(
+CREATE TABLE events (
+  seq            INTEGER PRIMARY KEY,
+  type           INTEGER NOT NULL CHECK (type BETWEEN 1 AND 4),
+  timestamp_ms   INTEGER NOT NULL,
+  actor          TEXT    NOT NULL,
+  from_account   TEXT    NOT NULL,
+  to_account     TEXT    NOT NULL,
+  amount         INTEGER NOT NULL,
+  from_balance   INTEGER NOT NULL,
+  to_balance     INTEGER NOT NULL,
+  transaction_id TEXT    NOT NULL,
+  note           TEXT    NOT NULL,
+  hash           BLOB    NOT NULL CHECK (length(hash) = 32)
+) STRICT;
+CREATE TRIGGER events_no_update BEFORE UPDATE ON events
+BEGIN SELECT RAISE(ABORT, 'events is append-only: UPDATE refused'); END;
+CREATE TRIGGER events_no_delete BEFORE DELETE ON events
+BEGIN SELECT RAISE(ABORT, 'events is append-only: DELETE refused'); END;
+)sql";
+
+// The columns of a row, in the order the hash chain and every SELECT use.
+inline constexpr const char* kEventLogColumns =
+    "seq, type, timestamp_ms, actor, from_account, to_account, amount, from_balance, "
+    "to_balance, transaction_id, note, hash";
+
+// One row; bind the columns of kEventLogColumns in order.
+inline constexpr const char* kEventLogInsertSql =
+    "INSERT INTO events (seq, type, timestamp_ms, actor, from_account, to_account, amount, "
+    "from_balance, to_balance, transaction_id, note, hash) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)";
+
+}  // namespace sbd
+
+#endif  // SBD_STORE_EVENT_LOG_SCHEMA_H_
