@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets of tests/fuzz/ with clang (ASan + UBSan,
-# coverage on every library) into build-fuzz/ and runs each for a bounded
-# time, starting from its seed corpus in tests/fuzz/corpus/<target>/.
+# coverage on every library) into build-asan/ (configured exactly as
+# tools/sanitize.sh does, so after it nothing is rebuilt) and runs each for a
+# bounded time, starting from its seed corpus in tests/fuzz/corpus/<target>/.
 #
 #   tools/fuzz.sh                 every target
 #   tools/fuzz.sh jwt_verify ...  only these
@@ -11,9 +12,11 @@
 #   SBD_FUZZ_JOBS     build parallelism (default: nproc).
 #   SBD_FUZZ_ARGS     extra libFuzzer flags, e.g. "-runs=100000" or "-jobs=2".
 #
-# New inputs the fuzzer finds go to build-fuzz/corpus/<target>/ (not into the
-# repo; copy the interesting ones to tests/fuzz/corpus/<target>/ by hand). A
-# crash stops that target, its input is written to build-fuzz/artifacts/,
+#   SBD_FUZZ_BUILD_DIR  build directory (default build-asan).
+#
+# New inputs the fuzzer finds go to <build>/fuzz-corpus/<target>/ (not into
+# the repo; copy the interesting ones to tests/fuzz/corpus/<target>/ by
+# hand). A crash stops that target, its input goes to <build>/fuzz-artifacts/,
 # and the script exits 1 after running the others. To keep a crash as a
 # regression test: copy the input into tests/fuzz/regressions/<target>/ (the
 # ctest fuzz_<target>_regression runs every file there), fix, commit both.
@@ -26,21 +29,20 @@ targets=("$@")
 ((${#targets[@]})) || targets=("${all_targets[@]}")
 seconds="${SBD_FUZZ_SECONDS:-60}"
 jobs="${SBD_FUZZ_JOBS:-$(nproc)}"
-dir=build-fuzz
+dir="${SBD_FUZZ_BUILD_DIR:-build-asan}"
 cxx="$(command -v clang++-14 || command -v clang++ || true)"
 if [[ -z "$cxx" ]]; then
   echo "fuzz: clang++ not found (Debian: apt-get install clang-14 libclang-rt-14-dev)" >&2
   exit 2
 fi
 
+# The same as tools/sanitize.sh's build-asan (attach.cmake adds tests/fuzz/
+# while tests/CMakeLists.txt does not list it).
 configure=(-DCMAKE_CXX_COMPILER="$cxx" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSBD_SANITIZE=address
-  -DCMAKE_CXX_FLAGS=-fsanitize=fuzzer-no-link -DSBD_BUILD_FUZZERS=ON -DSBD_BUILD_BENCHMARKS=OFF)
-# Until tests/CMakeLists.txt lists fuzz/, attach it from outside.
+  -DSBD_BUILD_BENCHMARKS=OFF -DSBD_BUILD_TESTS=ON -DCMAKE_CXX_FLAGS=-fsanitize=fuzzer-no-link
+  -DSBD_BUILD_FUZZERS=ON -DCMAKE_PROJECT_INCLUDE="$root/tests/fuzz/attach.cmake")
 bin="$dir/tests/fuzz"
-if ! grep -q 'add_subdirectory(fuzz)' tests/CMakeLists.txt; then
-  configure+=(-DCMAKE_PROJECT_INCLUDE="$root/tests/fuzz/attach.cmake")
-  bin="$dir"
-fi
+grep -q 'add_subdirectory(fuzz)' tests/CMakeLists.txt || bin="$dir"
 
 start=$SECONDS
 cmake -S . -B "$dir" -G Ninja "${configure[@]}" >/dev/null
@@ -55,8 +57,8 @@ fi
 
 failed=()
 for target in "${targets[@]}"; do
-  corpus="$dir/corpus/$target"
-  artifacts="$dir/artifacts/$target"
+  corpus="$dir/fuzz-corpus/$target"
+  artifacts="$dir/fuzz-artifacts/$target"
   mkdir -p "$corpus" "$artifacts"
   flags=(-max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1
     -artifact_prefix="$artifacts/")

@@ -42,26 +42,37 @@ run_suite() {
   dir="${dir/thread/tsan}"
   local start=$SECONDS
   echo "sanitize: $mode: configuring and building $dir" >&2
+  local extra=()
+  if [[ "$mode" == address && "$("$cxx" --version)" == *clang* ]]; then
+    # build-asan doubles as tools/fuzz.sh's build (same flags there): the
+    # libFuzzer targets and their regression tests come with it, and CI
+    # compiles the tree once less. Coverage instrumentation costs the
+    # tests little.
+    extra=(-DCMAKE_CXX_FLAGS=-fsanitize=fuzzer-no-link -DSBD_BUILD_FUZZERS=ON
+      -DCMAKE_PROJECT_INCLUDE="$root/tests/fuzz/attach.cmake")
+  fi
   cmake -S . -B "$dir" -G Ninja -DCMAKE_CXX_COMPILER="$cxx" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-    -DSBD_SANITIZE="$mode" \
-    -DSBD_BUILD_BENCHMARKS=OFF -DSBD_BUILD_TESTS=ON >/dev/null
+    -DSBD_SANITIZE="$mode" -DSBD_BUILD_BENCHMARKS=OFF -DSBD_BUILD_TESTS=ON "${extra[@]}" \
+    >/dev/null || return 1
   # Everything but the benchmarks: the test executables and the sbd-ledger /
   # sbd-replay binaries the end-to-end tests run (so those run sanitized too).
-  cmake --build "$dir" -j "$jobs"
+  # (set -e does not apply inside a function called from `||`.)
+  cmake --build "$dir" -j "$jobs" || return 1
   local built=$SECONDS
   echo "sanitize: $mode: running tests" >&2
   local filter=()
   [[ -n "${SBD_SANITIZE_TESTS:-}" ]] && filter=(-R "$SBD_SANITIZE_TESTS")
   # Every process writes its reports to a file here: also the sbd-ledger
   # servers the end-to-end tests start (their stderr goes to a temporary
-  # file) and the ones they SIGKILL, whose exit code nobody checks.
+  # file) and the ones they SIGKILL, whose exit code nobody checks. (ASan
+  # and UBSan share one runtime and so one log_path.)
   local reports="$root/$dir/sanitizer-reports"
   rm -rf "$reports" && mkdir -p "$reports"
   local status=0
   # Sanitized code runs 2-15x slower: the generous timeout keeps a busy CI
   # machine from failing a correct test.
   ASAN_OPTIONS="$ASAN_OPTIONS:log_path=$reports/asan" \
-    UBSAN_OPTIONS="$UBSAN_OPTIONS:log_path=$reports/ubsan" \
+    UBSAN_OPTIONS="$UBSAN_OPTIONS:log_path=$reports/asan" \
     TSAN_OPTIONS="$TSAN_OPTIONS:log_path=$reports/tsan" \
     ctest --test-dir "$dir" --output-on-failure -LE browser -j "$jobs" --timeout 900 \
     "${filter[@]}" || status=$?
