@@ -3,6 +3,7 @@
 #include <openssl/evp.h>
 
 #include <cassert>
+#include <memory>
 #include <string_view>
 
 namespace sbd {
@@ -58,15 +59,16 @@ EventHash ChainHash(const EventHash& previous, const Event& event) {
   // which OpenSSL 3 otherwise looks up in its provider table every time.
   static EVP_MD* const sha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
   thread_local std::string input;
-  thread_local EVP_MD_CTX* const context = EVP_MD_CTX_new();
+  thread_local const std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> context(
+      EVP_MD_CTX_new(), &EVP_MD_CTX_free);
   assert(sha256 != nullptr && context != nullptr);
   input.assign(reinterpret_cast<const char*>(previous.data()), previous.size());
   AppendCanonicalBytes(event, input);
   EventHash hash;
   unsigned int length = 0;
-  const bool ok = EVP_DigestInit_ex2(context, sha256, nullptr) == 1 &&
-                  EVP_DigestUpdate(context, input.data(), input.size()) == 1 &&
-                  EVP_DigestFinal_ex(context, hash.data(), &length) == 1;
+  const bool ok = EVP_DigestInit_ex2(context.get(), sha256, nullptr) == 1 &&
+                  EVP_DigestUpdate(context.get(), input.data(), input.size()) == 1 &&
+                  EVP_DigestFinal_ex(context.get(), hash.data(), &length) == 1;
   // SHA-256 over memory cannot fail short of a broken OpenSSL.
   assert(ok && length == hash.size());
   (void)ok;

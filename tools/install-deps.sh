@@ -11,6 +11,8 @@ packages=(
   libsqlitecpp-dev libsqlite3-dev libboost1.81-dev libboost-url1.81-dev libboost-json1.81-dev
   libboost-program-options1.81-dev libsimdjson-dev libabsl-dev libbenchmark-dev
   libgtest-dev libgmock-dev libssl-dev libjwt-dev
+  # Sanitizer builds, libFuzzer and clang-tidy (tools/sanitize.sh, fuzz.sh, lint.sh).
+  clang-14 libclang-rt-14-dev llvm-14 clang-tidy-14
 )
 if [[ "${SBD_DEPS_BROWSER:-0}" == 1 ]]; then
   packages+=(chromium fonts-dejavu-core)

@@ -48,8 +48,7 @@ run_suite() {
     # libFuzzer targets and their regression tests come with it, and CI
     # compiles the tree once less. Coverage instrumentation costs the
     # tests little.
-    extra=(-DCMAKE_CXX_FLAGS=-fsanitize=fuzzer-no-link -DSBD_BUILD_FUZZERS=ON
-      -DCMAKE_PROJECT_INCLUDE="$root/tests/fuzz/attach.cmake")
+    extra=(-DCMAKE_CXX_FLAGS=-fsanitize=fuzzer-no-link -DSBD_BUILD_FUZZERS=ON)
   fi
   cmake -S . -B "$dir" -G Ninja -DCMAKE_CXX_COMPILER="$cxx" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DSBD_SANITIZE="$mode" -DSBD_BUILD_BENCHMARKS=OFF -DSBD_BUILD_TESTS=ON "${extra[@]}" \

@@ -28,6 +28,16 @@
 namespace sbd {
 namespace {
 
+// `text` with every byte outside printable ASCII replaced by '?': a decoded
+// path is echoed in an error detail, and a detail must stay valid UTF-8 JSON.
+std::string Printable(std::string_view text) {
+  std::string printable(text);
+  for (char& c : printable) {
+    if (c < 0x20 || c > 0x7e) c = '?';
+  }
+  return printable;
+}
+
 namespace http = boost::beast::http;
 using http::verb;
 
@@ -219,7 +229,8 @@ void Routes::Handle(const HttpRequest& request, const boost::asio::any_io_execut
     if (candidate.path == *path) spec = &candidate;
   }
   if (spec == nullptr) {
-    std::move(respond)(Error(ErrorCode::kNotFound, absl::StrCat("no such path: ", *path)));
+    std::move(respond)(
+        Error(ErrorCode::kNotFound, absl::StrCat("no such path: ", Printable(*path))));
     return;
   }
   if (request.method() != spec->method) {

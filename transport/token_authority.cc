@@ -122,6 +122,10 @@ absl::StatusOr<std::string> TokenAuthority::Issue(std::string_view subject, bool
                                                   int64_t ttl_s, int64_t now_s) const {
   if (secret_.empty()) return absl::FailedPreconditionError("no signing secret");
   if (subject.empty()) return absl::InvalidArgumentError("empty subject");
+  // libjwt takes C strings: a NUL would sign a token for a prefix.
+  if (subject.find('\0') != std::string_view::npos) {
+    return absl::InvalidArgumentError("subject contains a NUL byte");
+  }
   jwt_t* raw = nullptr;
   if (jwt_new(&raw) != 0) return absl::ResourceExhaustedError("jwt_new failed");
   JwtPtr jwt(raw);

@@ -304,7 +304,10 @@ class WebSocketSession : public NotificationSink,
       }
     }
     read_buffer_.consume(read_buffer_.size());
-    // Keep reading while closing too: the peer's close frame ends the loop.
+    // Once closing, async_close reads up to the peer's close frame itself; a
+    // read of ours beside it could wait on it forever (Boost 1.81, a bad
+    // frame behind a binary one).
+    if (phase_ == Phase::kClosing) return;
     DoRead();
   }
 
@@ -322,9 +325,7 @@ class WebSocketSession : public NotificationSink,
       if (!wait_ec) self->Abort();
     });
     ws_.async_close(websocket::close_reason(code, reason),
-                    [self = shared_from_this()](beast::error_code) {
-                      // The pending read completes too and finishes the session.
-                    });
+                    [self = shared_from_this()](beast::error_code) { self->Finish(); });
   }
 
   // Drops the TCP connection at once; pending operations complete with an

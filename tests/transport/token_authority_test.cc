@@ -51,6 +51,12 @@ TEST(TokenAuthority, RefusesForeignAndBrokenTokensEvenAfterCachingAGoodOne) {
             ErrorCode::kUnauthorized);
 }
 
+TEST(TokenAuthority, RefusesToIssueForASubjectWithANul) {
+  TokenAuthority tokens("secret");
+  EXPECT_FALSE(tokens.Issue(std::string("alice\0admin", 11), true, 60, kNow).ok());
+  EXPECT_FALSE(tokens.Issue("", false, 60, kNow).ok());
+}
+
 TEST(TokenAuthority, TheCacheStaysBounded) {
   TokenAuthority tokens("secret");
   // More distinct valid tokens than the cache holds: all keep verifying.
