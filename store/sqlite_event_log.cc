@@ -419,15 +419,11 @@ absl::Status ReadPipelined(SQLite::Statement& range, ChainVerifier& chain,
         if (!chunk) chunk = std::make_unique<Chunk>();
         chunk->size = 0;
         while (chunk->size < kChunkEvents && !end) {
-          if (!range.executeStep()) {
-            end = true;
-          } else if (row_status =
-                         ReadRow(range, chunk->events[chunk->size], chunk->hashes[chunk->size]);
-                     !row_status.ok()) {
-            end = true;
-          } else {
-            ++chunk->size;
-          }
+          const bool row = range.executeStep();
+          if (row)
+            row_status = ReadRow(range, chunk->events[chunk->size], chunk->hashes[chunk->size]);
+          end = !row || !row_status.ok();
+          if (!end) ++chunk->size;
         }
         {
           std::lock_guard lock(mutex);

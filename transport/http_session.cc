@@ -205,7 +205,7 @@ void HttpSession::Close() {
   stream_.socket().close(ignored);
 }
 
-void HttpSession::LogAccess(int status) const {
+void HttpSession::LogAccess(unsigned status) const {
   if (!context_.options.access_log) return;
   const double elapsed_ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - request_started_)
@@ -217,7 +217,7 @@ void HttpSession::LogAccess(int status) const {
     target = std::string(PathOf(request_.target()));
   }
   // One write per line so lines from different threads do not interleave.
-  const std::string line = absl::StrFormat("%s %s %d %.3fms\n", method.empty() ? "-" : method,
+  const std::string line = absl::StrFormat("%s %s %u %.3fms\n", method.empty() ? "-" : method,
                                            target.empty() ? "-" : target, status, elapsed_ms);
   std::fwrite(line.data(), 1, line.size(), stderr);
 }

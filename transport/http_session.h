@@ -62,7 +62,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   // Half-closes, discards what the client still sends (bounded), closes.
   void Linger();
   void Close();
-  void LogAccess(int status) const;
+  void LogAccess(unsigned status) const;
 
   boost::beast::tcp_stream stream_;
   boost::beast::flat_buffer buffer_;

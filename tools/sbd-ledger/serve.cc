@@ -116,7 +116,8 @@ absl::StatusOr<std::string> LoadSecret(const std::string& secret_file) {
     if (!secret.empty() && secret.back() == '\n') secret.pop_back();
     if (!secret.empty() && secret.back() == '\r') secret.pop_back();
   } else {
-    const char* env = std::getenv("SBD_JWT_SECRET");
+    // Read once at start-up, before any thread exists.
+    const char* env = std::getenv("SBD_JWT_SECRET");  // NOLINT(concurrency-mt-unsafe)
     if (env == nullptr) {
       return absl::NotFoundError("no JWT secret: set SBD_JWT_SECRET or pass --secret-file");
     }

@@ -9,7 +9,8 @@
 
 namespace po = boost::program_options;
 
-int main(int argc, char** argv) {
+// Only std::bad_alloc can escape the flag set-up below; terminating is right.
+int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
   po::options_description flags(
       "Usage: sbd-replay --db PATH [--until-seq N] [--account NAME] [--notifications] "
       "[--format table|json|csv]\nOptions");
