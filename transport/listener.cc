@@ -22,11 +22,11 @@ constexpr std::chrono::milliseconds kAcceptRetryDelay{50};
 
 }  // namespace
 
-uint64_t SessionRegistry::Add(std::weak_ptr<HttpSession> session, size_t limit) {
+uint64_t SessionRegistry::Add(const std::weak_ptr<HttpSession>& session, size_t limit) {
   std::lock_guard<std::mutex> lock(mutex_);
   if (sessions_.size() >= limit) return 0;
   const uint64_t id = next_id_++;
-  sessions_.emplace(id, std::move(session));
+  sessions_.emplace(id, session);
   return id;
 }
 

@@ -36,7 +36,7 @@ class HttpSession;
 class SessionRegistry {
  public:
   // Returns the id to Remove with, or 0 if `limit` sessions are open.
-  uint64_t Add(std::weak_ptr<HttpSession> session, size_t limit);
+  uint64_t Add(const std::weak_ptr<HttpSession>& session, size_t limit);
   void Remove(uint64_t id);
   size_t size() const;
   // Asks every open session to close once its current request is answered.
