@@ -9,6 +9,6 @@ tools/build.sh
 # whole suite on the release build, whose ctest summary closes the output.
 if [[ "${SBD_TEST_QUICK:-0}" != 1 ]]; then
   tools/sanitize.sh
-  SBD_FUZZ_SECONDS="${SBD_FUZZ_SECONDS:-20}" tools/fuzz.sh
+  SBD_FUZZ_SECONDS="${SBD_FUZZ_SECONDS:-10}" tools/fuzz.sh
 fi
 ctest --test-dir "${SBD_BUILD_DIR:-build}" --output-on-failure -j "$(nproc)"
