@@ -482,7 +482,10 @@ TEST_F(WebSocketE2eTest, SigtermClosesWebSocketsWith1001) {
 
 class WebSocketBacklogTest : public WebSocketE2eTest {
  protected:
-  void SetUp() override { StartServer({"--backlog-limit", "32"}); }
+  // Far below the stalled client's eventual backlog, far above what the
+  // healthy session's outbox holds even when a loaded machine delays its
+  // writes by a whole round of sends (32 was seen to trip it under load).
+  void SetUp() override { StartServer({"--backlog-limit", "256"}); }
 };
 
 TEST_F(WebSocketBacklogTest, AReaderThatNeverReadsIsClosedWith1013AndOthersKeepFlowing) {
@@ -497,7 +500,7 @@ TEST_F(WebSocketBacklogTest, AReaderThatNeverReadsIsClosedWith1013AndOthersKeepF
   // Send from 4 connections (so at most 4 of bob's messages per group
   // commit) until the server reports the slow consumer: first the stalled
   // client's kernel buffers fill up (megabytes on loopback), then its backlog
-  // passes 32. The healthy session is read after each round; its kernel
+  // passes 256. The healthy session is read after each round; its kernel
   // buffer takes a round easily, so its own backlog stays near zero.
   std::vector<std::unique_ptr<HttpClient>> senders;
   for (int t = 0; t < 4; ++t) senders.push_back(std::make_unique<HttpClient>(server_->port()));
