@@ -42,21 +42,6 @@ std::vector<EventHash> ChainHashes(const std::vector<Event>& events, size_t coun
   return hashes;
 }
 
-void BindRow(SQLite::Statement& insert, const Event& event, const EventHash& hash) {
-  insert.bind(1, event.seq);
-  insert.bind(2, static_cast<int>(event.type));
-  insert.bind(3, event.timestamp_ms);
-  insert.bindNoCopy(4, event.actor);
-  insert.bindNoCopy(5, event.from_account);
-  insert.bindNoCopy(6, event.to_account);
-  insert.bind(7, event.amount);
-  insert.bind(8, event.from_balance);
-  insert.bind(9, event.to_balance);
-  insert.bindNoCopy(10, event.transaction_id);
-  insert.bindNoCopy(11, event.note);
-  insert.bindNoCopy(12, hash.data(), static_cast<int>(hash.size()));
-}
-
 double Seconds(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
@@ -74,7 +59,7 @@ absl::StatusOr<double> BulkInsertRowsPerSecond(const std::string& path,
     const auto start = std::chrono::steady_clock::now();
     db->exec("BEGIN IMMEDIATE");
     for (size_t i = 0; i < events.size(); ++i) {
-      BindRow(insert, events[i], hashes[i]);
+      BindEventRow(insert, events[i], hashes[i]);
       insert.exec();
       insert.reset();
     }
@@ -97,7 +82,7 @@ absl::StatusOr<double> RowPerTransactionRowsPerSecond(const std::string& path,
     const auto start = std::chrono::steady_clock::now();
     for (size_t i = 0; i < count; ++i) {
       db->exec("BEGIN IMMEDIATE");
-      BindRow(insert, events[i], hashes[i]);
+      BindEventRow(insert, events[i], hashes[i]);
       insert.exec();
       insert.reset();
       db->exec("COMMIT");

@@ -1,8 +1,14 @@
-// The SQL of the event log (docs/EVENT_LOG.md), in one place: the store
-// creates and reads it, and sbd-bench's raw-SQLite baselines insert into the
-// very same table so they pay what the store pays.
+// The SQL of the event log (docs/EVENT_LOG.md) and how a row binds to it, in
+// one place: the store creates, writes and reads it, and sbd-bench's
+// raw-SQLite baselines insert into the very same table the very same way, so
+// they pay what the store pays.
 #ifndef SBD_STORE_EVENT_LOG_SCHEMA_H_
 #define SBD_STORE_EVENT_LOG_SCHEMA_H_
+
+#include <SQLiteCpp/Statement.h>
+
+#include "engine/event.h"
+#include "store/event_hash.h"
 
 namespace sbd {
 
@@ -40,6 +46,23 @@ inline constexpr const char* kEventLogColumns =
 inline constexpr const char* kEventLogInsertSql =
     "INSERT INTO events (seq, type, timestamp_ms, actor, from_account, to_account, amount, "
     "from_balance, to_balance, transaction_id, note, hash) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)";
+
+// Binds `event` and its chain hash to kEventLogInsertSql's parameters. The
+// strings are bound without a copy: they must outlive the statement's exec.
+inline void BindEventRow(SQLite::Statement& insert, const Event& event, const EventHash& hash) {
+  insert.bind(1, event.seq);
+  insert.bind(2, static_cast<int>(event.type));
+  insert.bind(3, event.timestamp_ms);
+  insert.bindNoCopy(4, event.actor);
+  insert.bindNoCopy(5, event.from_account);
+  insert.bindNoCopy(6, event.to_account);
+  insert.bind(7, event.amount);
+  insert.bind(8, event.from_balance);
+  insert.bind(9, event.to_balance);
+  insert.bindNoCopy(10, event.transaction_id);
+  insert.bindNoCopy(11, event.note);
+  insert.bindNoCopy(12, hash.data(), static_cast<int>(hash.size()));
+}
 
 }  // namespace sbd
 

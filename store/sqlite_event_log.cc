@@ -299,18 +299,7 @@ absl::Status SqliteEventLog::Impl::Append(absl::Span<const Event> events) {
     for (const Event& event : events) {
       hash = ChainHash(hash, event);
       SQLite::Statement& insert = *insert_;
-      insert.bind(1, event.seq);
-      insert.bind(2, static_cast<int>(event.type));
-      insert.bind(3, event.timestamp_ms);
-      insert.bindNoCopy(4, event.actor);
-      insert.bindNoCopy(5, event.from_account);
-      insert.bindNoCopy(6, event.to_account);
-      insert.bind(7, event.amount);
-      insert.bind(8, event.from_balance);
-      insert.bind(9, event.to_balance);
-      insert.bindNoCopy(10, event.transaction_id);
-      insert.bindNoCopy(11, event.note);
-      insert.bindNoCopy(12, hash.data(), static_cast<int>(hash.size()));
+      BindEventRow(insert, event, hash);
       insert.exec();
       insert.reset();
     }

@@ -12,13 +12,12 @@
 #ifndef SBD_TRANSPORT_WEBSOCKET_SESSION_H_
 #define SBD_TRANSPORT_WEBSOCKET_SESSION_H_
 
-#include <cstdint>
-#include <optional>
-#include <string>
-
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
+#include <cstdint>
+#include <optional>
+#include <string>
 
 #include "transport/server_context.h"
 #include "transport/token_authority.h"

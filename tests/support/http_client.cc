@@ -1,5 +1,6 @@
 #include "tests/support/http_client.h"
 
+#include <algorithm>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -11,7 +12,6 @@
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
 #include <boost/json/parse.hpp>
-#include <algorithm>
 #include <optional>
 #include <sstream>
 
@@ -186,7 +186,8 @@ absl::StatusOr<HttpResponse> HttpClient::Request(std::string_view method, std::s
   request.target(target);
   request.version(11);
   request.set(http::field::host, absl::StrCat("127.0.0.1:", port_));
-  if (!token.empty()) request.set(http::field::authorization, absl::StrCat("Bearer ", std::string(token)));
+  if (!token.empty())
+    request.set(http::field::authorization, absl::StrCat("Bearer ", std::string(token)));
   if (!body.empty()) {
     request.set(http::field::content_type, "application/json");
     request.body() = std::string(body);
