@@ -424,6 +424,30 @@ class ReceiverGroup {
   std::string error_;
 };
 
+// The users a run works with: `count` accounts opened and funded on
+// `server`, with each one's Authorization header and the admin's.
+struct BenchUsers {
+  std::string admin;
+  std::vector<std::string> names;
+  std::vector<std::string> authorizations;
+};
+
+absl::StatusOr<BenchUsers> PrepareUsers(boost::asio::io_context& io, const ServerUnderTest& server,
+                                        size_t count) {
+  absl::StatusOr<std::string> admin_token = server.Token("bench-admin", true);
+  if (!admin_token.ok()) return admin_token.status();
+  BenchUsers users;
+  users.admin = absl::StrCat("Bearer ", *admin_token);
+  users.names = UserNames(count);
+  absl::StatusOr<std::vector<std::string>> authorizations = Authorizations(server, users.names);
+  if (!authorizations.ok()) return authorizations.status();
+  users.authorizations = std::move(*authorizations);
+  if (absl::Status status = OpenAndFund(io, server, users.names, users.admin); !status.ok()) {
+    return status;
+  }
+  return users;
+}
+
 std::vector<std::string> RawTokens(const std::vector<std::string>& authorizations) {
   std::vector<std::string> tokens;
   tokens.reserve(authorizations.size());
@@ -446,15 +470,11 @@ absl::StatusOr<Metrics> RunE2eBench(const E2eBenchOptions& options) {
   RaiseOpenFileLimit();
   absl::StatusOr<std::unique_ptr<ServerUnderTest>> server = ServerUnderTest::Start(options.server);
   if (!server.ok()) return server.status();
-  absl::StatusOr<std::string> admin_token = (*server)->Token("bench-admin", true);
-  if (!admin_token.ok()) return admin_token.status();
-  const std::string admin = absl::StrCat("Bearer ", *admin_token);
-  const std::vector<std::string> names = UserNames(options.websockets);
-  absl::StatusOr<std::vector<std::string>> authorizations = Authorizations(**server, names);
-  if (!authorizations.ok()) return authorizations.status();
-
   boost::asio::io_context io;
-  if (absl::Status status = OpenAndFund(io, **server, names, admin); !status.ok()) return status;
+  absl::StatusOr<BenchUsers> prepared = PrepareUsers(io, **server, options.websockets);
+  if (!prepared.ok()) return prepared.status();
+  const std::vector<std::string>& names = prepared->names;
+  const std::vector<std::string>* const authorizations = &prepared->authorizations;
   absl::StatusOr<int64_t> base_seq = LastSeq(io, **server);
   if (!base_seq.ok()) return base_seq.status();
 
@@ -607,15 +627,12 @@ absl::StatusOr<Metrics> RunConnectionsBench(const ConnectionsBenchOptions& optio
         "connections reads the server's RSS: start it here (--server), not --target");
   }
   const pid_t pid = *(*server)->pid();
-  absl::StatusOr<std::string> admin_token = (*server)->Token("bench-admin", true);
-  if (!admin_token.ok()) return admin_token.status();
-  const std::string admin = absl::StrCat("Bearer ", *admin_token);
-  const std::vector<std::string> names = UserNames(options.websockets);
-  absl::StatusOr<std::vector<std::string>> authorizations = Authorizations(**server, names);
-  if (!authorizations.ok()) return authorizations.status();
-
   boost::asio::io_context io;
-  if (absl::Status status = OpenAndFund(io, **server, names, admin); !status.ok()) return status;
+  absl::StatusOr<BenchUsers> prepared = PrepareUsers(io, **server, options.websockets);
+  if (!prepared.ok()) return prepared.status();
+  const std::string& admin = prepared->admin;
+  const std::vector<std::string>& names = prepared->names;
+  const std::vector<std::string>* const authorizations = &prepared->authorizations;
   // Let the setup connections' sessions close and their memory settle.
   std::this_thread::sleep_for(std::chrono::seconds(1));
   const int64_t rss_before_kib = CurrentRssKib(pid);
