@@ -1,6 +1,7 @@
 #include "engine/projector.h"
 
 #include <algorithm>
+#include <limits>
 #include <utility>
 
 #include "absl/hash/hash.h"
@@ -19,35 +20,63 @@ bool IsValidAmount(int64_t amount) { return amount >= 1 && amount <= kAmountMax;
 
 }  // namespace
 
-Projector::Projector(size_t accounts_expected) { accounts_.reserve(accounts_expected); }
+Projector::Projector(size_t accounts_expected)
+    : account_index_(accounts_expected, AccountNameHash{this}, AccountNameEq{this}),
+      transaction_index_(0, TransactionKeyHash{this}, TransactionKeyEq{this}) {
+  accounts_.reserve(accounts_expected);
+}
 
-absl::uint128 Projector::TransactionKey(std::string_view transaction_id) {
+size_t Projector::AccountNameHash::operator()(std::string_view name) const {
+  return absl::Hash<absl::string_view>()(ToAbsl(name));
+}
+
+Projector::TransactionKey Projector::KeyOf(std::string_view transaction_id) {
   // Two differently salted 64-bit hashes; a collision needs both to collide.
   constexpr uint64_t kSalt = 0x9e3779b97f4a7c15;
-  return absl::MakeUint128(absl::HashOf(ToAbsl(transaction_id)),
-                           absl::HashOf(kSalt, ToAbsl(transaction_id)));
+  return {absl::HashOf(kSalt, ToAbsl(transaction_id)), absl::HashOf(ToAbsl(transaction_id))};
+}
+
+std::string_view Projector::NameOf(AccountId id) const {
+  const uint32_t begin = id == 0 ? 0 : accounts_[id - 1].name_end;
+  return std::string_view(names_).substr(begin, accounts_[id].name_end - begin);
+}
+
+std::optional<Projector::AccountId> Projector::FindAccount(std::string_view name) const {
+  auto it = account_index_.find(name);
+  if (it == account_index_.end()) return std::nullopt;
+  return *it;
+}
+
+bool Projector::RecordTransaction(std::string_view transaction_id, int64_t seq) {
+  if (transactions_.size() > std::numeric_limits<TransactionNumber>::max()) return false;
+  transactions_.push_back({KeyOf(transaction_id), seq});
+  if (!transaction_index_.insert(static_cast<TransactionNumber>(transactions_.size() - 1)).second) {
+    transactions_.pop_back();
+    return false;
+  }
+  return true;
 }
 
 bool Projector::HasAccount(std::string_view account) const {
-  return accounts_.contains(ToAbsl(account));
+  return account_index_.contains(account);
 }
 
 std::optional<int64_t> Projector::Balance(std::string_view account) const {
-  auto it = accounts_.find(ToAbsl(account));
-  if (it == accounts_.end()) return std::nullopt;
-  return it->second.balance;
+  std::optional<AccountId> id = FindAccount(account);
+  if (!id) return std::nullopt;
+  return accounts_[*id].balance;
 }
 
 absl::Span<const int64_t> Projector::AccountSeqs(std::string_view account) const {
-  auto it = accounts_.find(ToAbsl(account));
-  if (it == accounts_.end()) return {};
-  return it->second.seqs;
+  std::optional<AccountId> id = FindAccount(account);
+  if (!id) return {};
+  return accounts_[*id].seqs;
 }
 
 std::optional<int64_t> Projector::SeqOfTransaction(std::string_view transaction_id) const {
-  auto it = seq_by_transaction_.find(TransactionKey(transaction_id));
-  if (it == seq_by_transaction_.end()) return std::nullopt;
-  return it->second;
+  auto it = transaction_index_.find(KeyOf(transaction_id));
+  if (it == transaction_index_.end()) return std::nullopt;
+  return transactions_[*it].seq;
 }
 
 std::optional<std::string_view> Projector::NoteOverride(int64_t seq,
@@ -65,42 +94,49 @@ absl::Status Projector::Apply(const Event& event) {
   // projection exactly as it was.
   switch (event.type) {
     case EventType::kAccountOpened: {
-      if (accounts_.contains(event.to_account)) return Contradiction(event, "account exists");
+      if (HasAccount(event.to_account)) return Contradiction(event, "account exists");
       if (event.to_balance != 0) return Contradiction(event, "opening balance is not 0");
-      accounts_.try_emplace(event.to_account);
+      if (accounts_.size() > std::numeric_limits<AccountId>::max() ||
+          names_.size() + event.to_account.size() > std::numeric_limits<uint32_t>::max()) {
+        return absl::ResourceExhaustedError(
+            absl::StrCat("seq ", event.seq, ": more accounts than the projection can number"));
+      }
+      names_ += event.to_account;
+      accounts_.emplace_back().name_end = static_cast<uint32_t>(names_.size());
+      account_index_.insert(static_cast<AccountId>(accounts_.size() - 1));
       break;
     }
     case EventType::kTokensMinted: {
-      auto it = accounts_.find(event.to_account);
-      if (it == accounts_.end()) return Contradiction(event, "unknown account");
+      std::optional<AccountId> to = FindAccount(event.to_account);
+      if (!to) return Contradiction(event, "unknown account");
+      Account& account = accounts_[*to];
       if (!IsValidAmount(event.amount)) return Contradiction(event, "amount out of range");
-      const int64_t balance = it->second.balance + event.amount;
+      const int64_t balance = account.balance + event.amount;
       if (balance > kAmountMax) return Contradiction(event, "balance above 2^53-1");
       if (event.to_balance != balance) {
         return Contradiction(event, absl::StrCat("recorded balance ", event.to_balance, " of ",
                                                  event.to_account, ", computed ", balance));
       }
-      const absl::uint128 key = TransactionKey(event.transaction_id);
-      if (seq_by_transaction_.contains(key)) {
+      // The last check, and the first change: it records the id only if new.
+      if (!RecordTransaction(event.transaction_id, event.seq)) {
         return Contradiction(event, "transaction_id reused");
       }
-      it->second.balance = balance;
-      it->second.seqs.push_back(event.seq);
-      seq_by_transaction_.emplace(key, event.seq);
+      account.balance = balance;
+      account.seqs.push_back(event.seq);
       total_minted_ += event.amount;
       total_balance_ += event.amount;
       break;
     }
     case EventType::kTokensTransferred: {
-      auto from = accounts_.find(event.from_account);
-      auto to = accounts_.find(event.to_account);
-      if (from == accounts_.end() || to == accounts_.end()) {
-        return Contradiction(event, "unknown account");
-      }
-      if (from == to) return Contradiction(event, "self transfer");
+      std::optional<AccountId> from_id = FindAccount(event.from_account);
+      std::optional<AccountId> to_id = FindAccount(event.to_account);
+      if (!from_id || !to_id) return Contradiction(event, "unknown account");
+      if (*from_id == *to_id) return Contradiction(event, "self transfer");
+      Account& from = accounts_[*from_id];
+      Account& to = accounts_[*to_id];
       if (!IsValidAmount(event.amount)) return Contradiction(event, "amount out of range");
-      const int64_t from_balance = from->second.balance - event.amount;
-      const int64_t to_balance = to->second.balance + event.amount;
+      const int64_t from_balance = from.balance - event.amount;
+      const int64_t to_balance = to.balance + event.amount;
       if (from_balance < 0) return Contradiction(event, "negative balance");
       if (to_balance > kAmountMax) return Contradiction(event, "balance above 2^53-1");
       if (event.from_balance != from_balance || event.to_balance != to_balance) {
@@ -109,15 +145,13 @@ absl::Status Projector::Apply(const Event& event) {
                                 " ", event.to_account, "=", event.to_balance, ", computed ",
                                 from_balance, " and ", to_balance));
       }
-      const absl::uint128 key = TransactionKey(event.transaction_id);
-      if (seq_by_transaction_.contains(key)) {
+      if (!RecordTransaction(event.transaction_id, event.seq)) {
         return Contradiction(event, "transaction_id reused");
       }
-      from->second.balance = from_balance;
-      to->second.balance = to_balance;
-      from->second.seqs.push_back(event.seq);
-      to->second.seqs.push_back(event.seq);
-      seq_by_transaction_.emplace(key, event.seq);
+      from.balance = from_balance;
+      to.balance = to_balance;
+      from.seqs.push_back(event.seq);
+      to.seqs.push_back(event.seq);
       break;
     }
     case EventType::kTransactionNoteSet: {

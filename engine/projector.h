@@ -16,6 +16,8 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/container/inlined_vector.h"
 #include "absl/numeric/int128.h"
 #include "absl/status/status.h"
 #include "absl/types/span.h"
@@ -61,25 +63,92 @@ class Projector {
   // recorded at `seq`, if any.
   std::optional<std::string_view> NoteOverride(int64_t seq, std::string_view account) const;
 
-  // Calls visit(account, balance) for every account (order unspecified).
+  // Calls visit(account, balance) for every account (in the order opened).
   template <typename Visit>
   void ForEachAccount(Visit visit) const {
-    for (const auto& [name, state] : accounts_) visit(std::string_view(name), state.balance);
+    for (uint32_t id = 0; id < accounts_.size(); ++id) visit(NameOf(id), accounts_[id].balance);
   }
 
  private:
-  struct AccountState {
+  // Accounts are numbered densely in the order opened; an id indexes
+  // accounts_, and the names live end to end in names_. See
+  // docs/ARCHITECTURE.md ("Derived lookups live in memory") for the sizes.
+  using AccountId = uint32_t;
+  struct Account {
+    // Transfers and mints touching the account, ascending. Most accounts
+    // have one or two; the first is stored inline, without a heap block.
+    absl::InlinedVector<int64_t, 1> seqs;
     int64_t balance = 0;
-    std::vector<int64_t> seqs;  // Transfers and mints touching the account.
+    uint32_t name_end = 0;  // Offset in names_ just past the name.
+  };
+
+  // Hash and equality of account ids through their names, so that the index
+  // holds 4-byte ids yet is searched with a string_view.
+  struct AccountNameHash {
+    using is_transparent = void;
+    const Projector* projector;
+    size_t operator()(AccountId id) const { return (*this)(projector->NameOf(id)); }
+    size_t operator()(std::string_view name) const;
+  };
+  struct AccountNameEq {
+    using is_transparent = void;
+    const Projector* projector;
+    bool operator()(AccountId a, AccountId b) const { return (*this)(a, projector->NameOf(b)); }
+    bool operator()(AccountId id, std::string_view name) const {
+      return projector->NameOf(id) == name;
+    }
+    bool operator()(std::string_view name, AccountId id) const { return (*this)(id, name); }
   };
 
   // transaction_id -> seq is keyed by a 128-bit digest of the id, not the id
-  // itself: 16 bytes a transaction instead of a heap string. The Ledger
-  // confirms a hit against the event read back from the log.
-  static absl::uint128 TransactionKey(std::string_view transaction_id);
+  // itself: 24 bytes a transaction instead of a heap string. The Ledger
+  // confirms a hit against the event read back from the log. Entries are
+  // stored densely; the index holds 4-byte entry numbers and hashes them
+  // through the digest (already a hash), like the account index.
+  struct TransactionKey {
+    uint64_t high;
+    uint64_t low;
+    bool operator==(const TransactionKey&) const = default;
+  };
+  struct TransactionEntry {
+    TransactionKey key;
+    int64_t seq;
+  };
+  using TransactionNumber = uint32_t;
+  struct TransactionKeyHash {
+    using is_transparent = void;
+    const Projector* projector;
+    size_t operator()(TransactionNumber n) const {
+      return (*this)(projector->transactions_[n].key);
+    }
+    size_t operator()(const TransactionKey& key) const { return key.low; }
+  };
+  struct TransactionKeyEq {
+    using is_transparent = void;
+    const Projector* projector;
+    bool operator()(TransactionNumber a, TransactionNumber b) const {
+      return (*this)(a, projector->transactions_[b].key);
+    }
+    bool operator()(TransactionNumber n, const TransactionKey& key) const {
+      return projector->transactions_[n].key == key;
+    }
+    bool operator()(const TransactionKey& key, TransactionNumber n) const {
+      return (*this)(n, key);
+    }
+  };
 
-  absl::flat_hash_map<std::string, AccountState> accounts_;
-  absl::flat_hash_map<absl::uint128, int64_t> seq_by_transaction_;
+  static TransactionKey KeyOf(std::string_view transaction_id);
+  std::string_view NameOf(AccountId id) const;
+  std::optional<AccountId> FindAccount(std::string_view name) const;
+  // Records `transaction_id` at `seq`; false, changing nothing, if its key is
+  // already recorded (or the 2^32 entry numbers are used up).
+  bool RecordTransaction(std::string_view transaction_id, int64_t seq);
+
+  std::vector<Account> accounts_;
+  std::string names_;
+  absl::flat_hash_set<AccountId, AccountNameHash, AccountNameEq> account_index_;
+  std::vector<TransactionEntry> transactions_;
+  absl::flat_hash_set<TransactionNumber, TransactionKeyHash, TransactionKeyEq> transaction_index_;
   // (seq, account) -> note. Notes are rare; a string map is fine here.
   absl::flat_hash_map<std::pair<int64_t, std::string>, std::string> note_overrides_;
   int64_t last_seq_ = 0;

@@ -138,5 +138,42 @@ TEST(Projector, TotalsDoNotOverflowAtTheCap) {
   EXPECT_EQ(projector.total_balance(), projector.total_minted());
 }
 
+// Names of varied lengths in one buffer and the ids that index them, through
+// several rehashes of both indexes (the default reserve is 1024 accounts).
+TEST(Projector, LookupsHoldAcrossIndexGrowth) {
+  Projector projector;
+  constexpr int kAccounts = 5000;
+  auto name_of = [](int i) { return std::string(1 + i % 7, 'a' + i % 26) + std::to_string(i); };
+  int64_t seq = 0;
+  for (int i = 0; i < kAccounts; ++i) {
+    ASSERT_TRUE(projector.Apply(Opened(++seq, name_of(i))).ok());
+    ASSERT_TRUE(
+        projector.Apply(Minted(++seq, name_of(i), i + 1, i + 1, "m" + std::to_string(i))).ok());
+  }
+  for (int i = 1; i < kAccounts; ++i) {
+    ASSERT_TRUE(
+        projector
+            .Apply(Transferred(++seq, name_of(i), name_of(0), 1, i, 1 + i, "t" + std::to_string(i)))
+            .ok());
+  }
+  EXPECT_EQ(projector.account_count(), size_t{kAccounts});
+  for (int i = 1; i < kAccounts; ++i) {
+    EXPECT_EQ(projector.Balance(name_of(i)), i);
+    EXPECT_EQ(projector.SeqOfTransaction("m" + std::to_string(i)), 2 * i + 2);
+    EXPECT_EQ(std::vector<int64_t>(projector.AccountSeqs(name_of(i)).begin(),
+                                   projector.AccountSeqs(name_of(i)).end()),
+              (std::vector<int64_t>{2 * i + 2, 2 * kAccounts + i}));
+  }
+  EXPECT_EQ(projector.AccountSeqs(name_of(0)).size(), size_t{kAccounts});
+  EXPECT_FALSE(projector.HasAccount(name_of(kAccounts)));
+  EXPECT_FALSE(projector.Apply(Minted(++seq, name_of(1), 1, 2, "t1")).ok());  // Reused id.
+  size_t visited = 0;
+  projector.ForEachAccount([&](std::string_view name, int64_t balance) {
+    EXPECT_EQ(projector.Balance(name), balance);
+    ++visited;
+  });
+  EXPECT_EQ(visited, size_t{kAccounts});
+}
+
 }  // namespace
 }  // namespace sbd
