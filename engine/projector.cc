@@ -41,10 +41,10 @@ std::string_view Projector::NameOf(AccountId id) const {
   return std::string_view(names_).substr(begin, accounts_[id].name_end - begin);
 }
 
-std::optional<Projector::AccountId> Projector::FindAccount(std::string_view name) const {
+const Projector::Account* Projector::FindAccount(std::string_view name) const {
   auto it = account_index_.find(name);
-  if (it == account_index_.end()) return std::nullopt;
-  return *it;
+  if (it == account_index_.end()) return nullptr;
+  return &accounts_[*it];
 }
 
 bool Projector::RecordTransaction(std::string_view transaction_id, int64_t seq) {
@@ -62,15 +62,15 @@ bool Projector::HasAccount(std::string_view account) const {
 }
 
 std::optional<int64_t> Projector::Balance(std::string_view account) const {
-  std::optional<AccountId> id = FindAccount(account);
-  if (!id) return std::nullopt;
-  return accounts_[*id].balance;
+  const Account* found = FindAccount(account);
+  if (found == nullptr) return std::nullopt;
+  return found->balance;
 }
 
 absl::Span<const int64_t> Projector::AccountSeqs(std::string_view account) const {
-  std::optional<AccountId> id = FindAccount(account);
-  if (!id) return {};
-  return accounts_[*id].seqs;
+  const Account* found = FindAccount(account);
+  if (found == nullptr) return {};
+  return found->seqs;
 }
 
 std::optional<int64_t> Projector::SeqOfTransaction(std::string_view transaction_id) const {
@@ -107,9 +107,9 @@ absl::Status Projector::Apply(const Event& event) {
       break;
     }
     case EventType::kTokensMinted: {
-      std::optional<AccountId> to = FindAccount(event.to_account);
-      if (!to) return Contradiction(event, "unknown account");
-      Account& account = accounts_[*to];
+      Account* found = FindAccount(event.to_account);
+      if (found == nullptr) return Contradiction(event, "unknown account");
+      Account& account = *found;
       if (!IsValidAmount(event.amount)) return Contradiction(event, "amount out of range");
       const int64_t balance = account.balance + event.amount;
       if (balance > kAmountMax) return Contradiction(event, "balance above 2^53-1");
@@ -128,12 +128,14 @@ absl::Status Projector::Apply(const Event& event) {
       break;
     }
     case EventType::kTokensTransferred: {
-      std::optional<AccountId> from_id = FindAccount(event.from_account);
-      std::optional<AccountId> to_id = FindAccount(event.to_account);
-      if (!from_id || !to_id) return Contradiction(event, "unknown account");
-      if (*from_id == *to_id) return Contradiction(event, "self transfer");
-      Account& from = accounts_[*from_id];
-      Account& to = accounts_[*to_id];
+      Account* from_found = FindAccount(event.from_account);
+      Account* to_found = FindAccount(event.to_account);
+      if (from_found == nullptr || to_found == nullptr) {
+        return Contradiction(event, "unknown account");
+      }
+      if (from_found == to_found) return Contradiction(event, "self transfer");
+      Account& from = *from_found;
+      Account& to = *to_found;
       if (!IsValidAmount(event.amount)) return Contradiction(event, "amount out of range");
       const int64_t from_balance = from.balance - event.amount;
       const int64_t to_balance = to.balance + event.amount;

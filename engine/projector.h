@@ -13,6 +13,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -139,7 +140,12 @@ class Projector {
 
   static TransactionKey KeyOf(std::string_view transaction_id);
   std::string_view NameOf(AccountId id) const;
-  std::optional<AccountId> FindAccount(std::string_view name) const;
+  // Null for an unknown account. A pointer, not an optional id: returning
+  // std::optional<uint32_t> costs a store-forwarding stall on every lookup.
+  const Account* FindAccount(std::string_view name) const;
+  Account* FindAccount(std::string_view name) {
+    return const_cast<Account*>(std::as_const(*this).FindAccount(name));
+  }
   // Records `transaction_id` at `seq`; false, changing nothing, if its key is
   // already recorded (or the 2^32 entry numbers are used up).
   bool RecordTransaction(std::string_view transaction_id, int64_t seq);

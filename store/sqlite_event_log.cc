@@ -6,6 +6,7 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <condition_variable>
 #include <cstring>
@@ -79,38 +80,80 @@ absl::Status ChainBroken(int64_t seq, const std::string& why) {
   return absl::DataLossError(absl::StrCat("hash chain broken at seq ", seq, ": ", why));
 }
 
-// Reads the 12 columns of kEventLogColumns from the current row of `statement`.
+// A prepared statement used through SQLite's C API, for the statements that
+// read event rows: SQLite::Column copies a shared_ptr to the statement per
+// column, two atomic operations that cost more, on a replay of millions of
+// rows, than reading the value. Errors throw SQLite::Exception, as
+// SQLite::Statement does, so callers handle both alike.
+class RowStatement {
+ public:
+  RowStatement(const SQLite::Database& db, const std::string& sql) : db_(db.getHandle()) {
+    sqlite3_stmt* statement = nullptr;
+    const int rc =
+        sqlite3_prepare_v3(db_, sql.c_str(), -1, SQLITE_PREPARE_PERSISTENT, &statement, nullptr);
+    if (rc != SQLITE_OK) throw SQLite::Exception(db_, rc);
+    statement_.reset(statement);
+  }
+
+  void Bind(int index, int64_t value) {
+    if (const int rc = sqlite3_bind_int64(get(), index, value); rc != SQLITE_OK) {
+      throw SQLite::Exception(db_, rc);
+    }
+  }
+
+  // True at a row, false past the last.
+  bool Step() {
+    const int rc = sqlite3_step(get());
+    if (rc == SQLITE_ROW) return true;
+    if (rc == SQLITE_DONE) return false;
+    throw SQLite::Exception(db_, rc);
+  }
+
+  // Ready to run again; Step() has already reported any error.
+  void Reset() { sqlite3_reset(get()); }
+
+  sqlite3_stmt* get() const { return statement_.get(); }
+
+ private:
+  struct Finalize {
+    void operator()(sqlite3_stmt* statement) const { sqlite3_finalize(statement); }
+  };
+  sqlite3* db_;
+  std::unique_ptr<sqlite3_stmt, Finalize> statement_;
+};
+
 // Copies a text column into `out`, reusing its capacity: a streaming read
 // refills one Event per row, so this saves an allocation per field per row.
-void AssignText(const SQLite::Column& column, std::string& out) {
+void AssignText(sqlite3_stmt* row, int column, std::string& out) {
   // SQLite wants the pointer fetched before the size.
-  const auto* data = static_cast<const char*>(column.getBlob());
-  const auto size = static_cast<size_t>(column.getBytes());
+  const auto* data = static_cast<const char*>(sqlite3_column_blob(row, column));
+  const auto size = static_cast<size_t>(sqlite3_column_bytes(row, column));
   out.assign(data, size);
 }
 
-absl::Status ReadRow(const SQLite::Statement& statement, Event& event, EventHash& hash) {
-  event.seq = statement.getColumn(0).getInt64();
-  const int64_t type = statement.getColumn(1).getInt64();
+// Reads the 12 columns of kEventLogColumns from the current row.
+absl::Status ReadRow(sqlite3_stmt* row, Event& event, EventHash& hash) {
+  event.seq = sqlite3_column_int64(row, 0);
+  const int64_t type = sqlite3_column_int64(row, 1);
   if (type < static_cast<int>(EventType::kAccountOpened) ||
       type > static_cast<int>(EventType::kTransactionNoteSet)) {
     return absl::DataLossError(absl::StrCat("unknown event type ", type, " at seq ", event.seq));
   }
   event.type = static_cast<EventType>(type);
-  event.timestamp_ms = statement.getColumn(2).getInt64();
-  AssignText(statement.getColumn(3), event.actor);
-  AssignText(statement.getColumn(4), event.from_account);
-  AssignText(statement.getColumn(5), event.to_account);
-  event.amount = statement.getColumn(6).getInt64();
-  event.from_balance = statement.getColumn(7).getInt64();
-  event.to_balance = statement.getColumn(8).getInt64();
-  AssignText(statement.getColumn(9), event.transaction_id);
-  AssignText(statement.getColumn(10), event.note);
-  const SQLite::Column stored = statement.getColumn(11);
-  if (stored.getBytes() != static_cast<int>(hash.size())) {
+  event.timestamp_ms = sqlite3_column_int64(row, 2);
+  AssignText(row, 3, event.actor);
+  AssignText(row, 4, event.from_account);
+  AssignText(row, 5, event.to_account);
+  event.amount = sqlite3_column_int64(row, 6);
+  event.from_balance = sqlite3_column_int64(row, 7);
+  event.to_balance = sqlite3_column_int64(row, 8);
+  AssignText(row, 9, event.transaction_id);
+  AssignText(row, 10, event.note);
+  const void* stored = sqlite3_column_blob(row, 11);
+  if (sqlite3_column_bytes(row, 11) != static_cast<int>(hash.size())) {
     return ChainBroken(event.seq, "recorded hash is not 32 bytes");
   }
-  std::memcpy(hash.data(), stored.getBlob(), hash.size());
+  std::memcpy(hash.data(), stored, hash.size());
   return absl::OkStatus();
 }
 
@@ -182,14 +225,14 @@ class SqliteEventLog::Impl {
     // Ends any read transaction a statement holds, so the WAL can be
     // checkpointed past it while the connection sits idle.
     void Reset() {
-      range.tryReset();
-      by_seq.tryReset();
+      range.Reset();
+      by_seq.Reset();
       hash_at.tryReset();
     }
 
     SQLite::Database db;
-    SQLite::Statement range;
-    SQLite::Statement by_seq;
+    RowStatement range;
+    RowStatement by_seq;
     SQLite::Statement hash_at;
   };
 
@@ -338,11 +381,13 @@ namespace {
 
 // Reads of at least this many events (the replay at open, sbd-replay) step
 // SQLite on a second thread, which fills chunks of rows while the calling
-// thread checks the hash chain and visits: the two halves cost about the
-// same, so on two cores a long read runs up to twice as fast.
+// thread checks the hash chain and visits. The hashing is shared: whichever
+// thread would otherwise wait hashes rows, so the two cores stay busy.
 constexpr int64_t kPipelinedReadEventsMin = 4096;
 constexpr size_t kChunkEvents = 1024;
 constexpr size_t kChunksInFlight = 4;
+constexpr size_t kHashBlockEvents = 64;  // The unit of hashing work handed out.
+constexpr size_t kHashBlocksPerChunk = kChunkEvents / kHashBlockEvents;
 
 // Checks rows, in order, against the hash chain.
 class ChainVerifier {
@@ -354,17 +399,28 @@ class ChainVerifier {
         previous_missing_(previous_missing) {}
 
   absl::Status Check(const Event& event, const EventHash& recorded) {
+    return CheckHashed(event, recorded, ChainHash(previous_, event));
+  }
+
+  // Check() with the row's hash computed ahead: `computed` must be
+  // ChainHash(recorded hash of the row read before this one, or of from_seq -
+  // 1 for the first, event). That input is known from the rows alone, so rows
+  // can be hashed on any thread in any order; this comparison links them.
+  absl::Status CheckHashed(const Event& event, const EventHash& recorded,
+                           const EventHash& computed) {
     if (previous_missing_) {
       return ChainBroken(event.seq, absl::StrCat("event ", from_seq_ - 1, " is missing"));
     }
     if (event.seq != expected_seq_) return ChainBroken(expected_seq_, "the event is missing");
-    if (ChainHash(previous_, event) != recorded) {
+    if (computed != recorded) {
       return ChainBroken(event.seq, "the recorded hash differs from the computed one");
     }
     previous_ = recorded;
     ++expected_seq_;
     return absl::OkStatus();
   }
+
+  const EventHash& previous() const { return previous_; }
 
  private:
   const int64_t from_seq_;
@@ -373,16 +429,56 @@ class ChainVerifier {
   const bool previous_missing_;
 };
 
+// Rows read ahead by the producer. Blocks of kHashBlockEvents rows are hashed
+// by whichever thread claims them first (claims go in order).
+struct Chunk {
+  std::vector<Event> events = std::vector<Event>(kChunkEvents);
+  std::vector<EventHash> recorded = std::vector<EventHash>(kChunkEvents);
+  std::vector<EventHash> computed = std::vector<EventHash>(kChunkEvents);
+  EventHash previous{};  // The recorded hash of the row before events[0].
+  size_t size = 0;
+  std::atomic<size_t> next_block{0};
+  std::array<std::atomic<bool>, kHashBlocksPerChunk> block_hashed{};
+
+  // Before the producer refills it; no other thread holds it then.
+  void Clear(const EventHash& previous_recorded) {
+    previous = previous_recorded;
+    size = 0;
+    next_block.store(0, std::memory_order_relaxed);
+    for (std::atomic<bool>& hashed : block_hashed) hashed.store(false, std::memory_order_relaxed);
+  }
+
+  // Claims the next unhashed block and hashes it; false if none is left.
+  bool HashNextBlock() {
+    const size_t block = next_block.fetch_add(1, std::memory_order_relaxed);
+    const size_t begin = block * kHashBlockEvents;
+    if (begin >= size) return false;
+    const size_t end = std::min(size, begin + kHashBlockEvents);
+    for (size_t i = begin; i < end; ++i) {
+      computed[i] = ChainHash(i == 0 ? previous : recorded[i - 1], events[i]);
+    }
+    block_hashed[block].store(true, std::memory_order_release);
+    return true;
+  }
+
+  // Waits until row `i`'s hash is computed, hashing blocks meanwhile.
+  void AwaitHashed(size_t i) {
+    const size_t block = i / kHashBlockEvents;
+    while (!block_hashed[block].load(std::memory_order_acquire)) {
+      if (!HashNextBlock()) std::this_thread::yield();  // The other thread has it.
+    }
+  }
+
+  bool HasUnclaimedBlocks() const {
+    return next_block.load(std::memory_order_relaxed) * kHashBlockEvents < size;
+  }
+};
+
 // Steps `range` on a second thread (see kPipelinedReadEventsMin). A SQLite
 // exception on that thread is rethrown here, so the caller's handling of
 // SQLite errors stays in one place.
-absl::Status ReadPipelined(SQLite::Statement& range, ChainVerifier& chain,
+absl::Status ReadPipelined(RowStatement& range, ChainVerifier& chain,
                            absl::FunctionRef<absl::Status(const Event&)> visit) {
-  struct Chunk {
-    std::vector<Event> events = std::vector<Event>(kChunkEvents);
-    std::vector<EventHash> hashes = std::vector<EventHash>(kChunkEvents);
-    size_t size = 0;
-  };
   std::mutex mutex;
   std::condition_variable changed;
   std::deque<std::unique_ptr<Chunk>> full;    // Guarded by mutex: filled, in seq order.
@@ -392,13 +488,31 @@ absl::Status ReadPipelined(SQLite::Statement& range, ChainVerifier& chain,
   absl::Status row_status;                    // Producer only, read after join.
   std::exception_ptr failure;                 // Producer only, read after join.
 
-  std::thread producer([&] {
+  std::thread producer([&, previous = chain.previous()]() mutable {
     try {
       for (bool end = false; !end;) {
         std::unique_ptr<Chunk> chunk;
+        for (;;) {
+          // While the queue is full, hash the newest queued chunk's rows (the
+          // consumer reaches it last); wait only when there is nothing left.
+          Chunk* to_hash = nullptr;
+          {
+            std::unique_lock lock(mutex);
+            if (cancelled || full.size() < kChunksInFlight) break;
+            for (auto it = full.rbegin(); it != full.rend() && !to_hash; ++it) {
+              if ((*it)->HasUnclaimedBlocks()) to_hash = it->get();
+            }
+            if (!to_hash) {
+              changed.wait(lock, [&] { return cancelled || full.size() < kChunksInFlight; });
+              break;
+            }
+          }
+          // Safe outside the lock: a chunk is recycled only by this thread,
+          // and the consumer cannot finish it while a claimed block is open.
+          to_hash->HashNextBlock();
+        }
         {
-          std::unique_lock lock(mutex);
-          changed.wait(lock, [&] { return cancelled || full.size() < kChunksInFlight; });
+          std::lock_guard lock(mutex);
           if (cancelled) break;
           if (!spare.empty()) {
             chunk = std::move(spare.back());
@@ -406,14 +520,17 @@ absl::Status ReadPipelined(SQLite::Statement& range, ChainVerifier& chain,
           }
         }
         if (!chunk) chunk = std::make_unique<Chunk>();
-        chunk->size = 0;
+        chunk->Clear(previous);
         while (chunk->size < kChunkEvents && !end) {
-          const bool row = range.executeStep();
-          if (row)
-            row_status = ReadRow(range, chunk->events[chunk->size], chunk->hashes[chunk->size]);
+          const bool row = range.Step();
+          if (row) {
+            row_status =
+                ReadRow(range.get(), chunk->events[chunk->size], chunk->recorded[chunk->size]);
+          }
           end = !row || !row_status.ok();
           if (!end) ++chunk->size;
         }
+        if (chunk->size > 0) previous = chunk->recorded[chunk->size - 1];
         {
           std::lock_guard lock(mutex);
           full.push_back(std::move(chunk));
@@ -442,9 +559,12 @@ absl::Status ReadPipelined(SQLite::Statement& range, ChainVerifier& chain,
     }
     changed.notify_all();
     for (size_t i = 0; i < chunk->size && result.ok(); ++i) {
-      result = chain.Check(chunk->events[i], chunk->hashes[i]);
+      chunk->AwaitHashed(i);
+      result = chain.CheckHashed(chunk->events[i], chunk->recorded[i], chunk->computed[i]);
       if (result.ok()) result = visit(chunk->events[i]);
     }
+    // Every claimed block is finished before the chunk is recycled.
+    for (size_t i = 0; i < chunk->size; i += kHashBlockEvents) chunk->AwaitHashed(i);
     std::lock_guard lock(mutex);
     spare.push_back(std::move(chunk));
   }
@@ -480,16 +600,17 @@ absl::Status SqliteEventLog::Impl::ReadOrThrow(int64_t from_seq, int64_t to_seq,
     }
     reader.hash_at.reset();
   }
-  reader.range.bind(1, from_seq);
-  reader.range.bind(2, to_seq);
+  reader.range.Bind(1, from_seq);
+  reader.range.Bind(2, to_seq);
   ChainVerifier chain(from_seq, previous, previous_missing);
   if (to_seq - from_seq + 1 >= kPipelinedReadEventsMin) {
     return ReadPipelined(reader.range, chain, visit);
   }
   Event event;
   EventHash recorded;
-  while (reader.range.executeStep()) {
-    if (absl::Status status = ReadRow(reader.range, event, recorded); !status.ok()) return status;
+  while (reader.range.Step()) {
+    if (absl::Status status = ReadRow(reader.range.get(), event, recorded); !status.ok())
+      return status;
     if (absl::Status status = chain.Check(event, recorded); !status.ok()) return status;
     if (absl::Status status = visit(event); !status.ok()) return status;
   }
@@ -503,16 +624,16 @@ absl::StatusOr<std::vector<Event>> SqliteEventLog::Impl::ReadSeqs(
   std::optional<ReaderLease> lease;
   try {
     lease.emplace(*this, BorrowReader());
-    SQLite::Statement& by_seq = (**lease).by_seq;
+    RowStatement& by_seq = (**lease).by_seq;
     EventHash recorded;
     for (int64_t seq : seqs) {
-      by_seq.bind(1, seq);
-      if (!by_seq.executeStep()) {
+      by_seq.Bind(1, seq);
+      if (!by_seq.Step()) {
         return absl::NotFoundError(absl::StrCat("seq ", seq, " is not in ", path_));
       }
       Event& event = events.emplace_back();
-      if (absl::Status status = ReadRow(by_seq, event, recorded); !status.ok()) return status;
-      by_seq.reset();
+      if (absl::Status status = ReadRow(by_seq.get(), event, recorded); !status.ok()) return status;
+      by_seq.Reset();
     }
   } catch (const SQLite::Exception& error) {
     if (lease.has_value()) lease->Discard();

@@ -521,5 +521,58 @@ TEST_F(ChainTamperTest, DeletedEventBreaksTheChainAtItsSeq) {
   EXPECT_THAT(ReadCounting(*log, 11, visited).message(), HasSubstr("seq 11"));
 }
 
+// Long reads hash rows ahead, on both threads, in blocks (64 rows) of chunks
+// (1024 rows); only the comparison links each row to the recorded hash
+// before it. A tamper at and around those boundaries, and in a long read that
+// starts inside the log, must break the chain at exactly the seq the
+// one-row-at-a-time read names.
+TEST_F(SqliteEventLogTest, LongReadsCatchTampersAtEveryBoundary) {
+  const TestLedger ledger = SampleLedger(6000);
+  struct Case {
+    std::string sql;
+    int64_t read_from;
+    int64_t broken_at;
+  };
+  const std::vector<Case> cases = {
+      {"UPDATE events SET amount = amount + 1 WHERE seq = 1", 1, 1},
+      {"UPDATE events SET note = 'x' WHERE seq = 64", 1, 64},
+      {"UPDATE events SET note = 'x' WHERE seq = 65", 1, 65},
+      {"UPDATE events SET note = 'x' WHERE seq = 1024", 1, 1024},
+      {"UPDATE events SET note = 'x' WHERE seq = 1025", 1, 1025},
+      {"UPDATE events SET hash = zeroblob(32) WHERE seq = 1024", 1, 1024},
+      {"UPDATE events SET hash = zeroblob(32) WHERE seq = 1024", 1025, 1025},
+      {"DELETE FROM events WHERE seq = 2049", 1, 2049},
+      {"UPDATE events SET note = 'x' WHERE seq = 1500", 1500, 1500},
+      {"UPDATE events SET note = 'x' WHERE seq = 3000", 1500, 3000},
+      {"UPDATE events SET note = 'x' WHERE seq = 6004", 1, 6004},  // The last row.
+  };
+  for (const Case& tamper : cases) {
+    SCOPED_TRACE(tamper.sql + " read from " + std::to_string(tamper.read_from));
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    auto log = OpenLog();
+    ASSERT_NE(log, nullptr);
+    ASSERT_TRUE(log->Append(ledger.events()).ok());
+    ASSERT_EQ(log->LastSeq(), 6004);
+    log.reset();
+    {
+      SQLite::Database raw(path_, SQLite::OPEN_READWRITE);
+      raw.exec("DROP TRIGGER events_no_update; DROP TRIGGER events_no_delete;");
+      raw.exec(tamper.sql);
+    }
+    log = OpenLog({.read_only = true});
+    ASSERT_NE(log, nullptr);
+    int64_t visited = 0;
+    absl::Status status = log->Read(tamper.read_from, INT64_MAX, [&](const Event&) {
+      ++visited;
+      return absl::OkStatus();
+    });
+    EXPECT_EQ(status.code(), absl::StatusCode::kDataLoss);
+    EXPECT_THAT(status.message(),
+                HasSubstr("hash chain broken at seq " + std::to_string(tamper.broken_at) + ":"));
+    EXPECT_EQ(visited, tamper.broken_at - tamper.read_from);
+  }
+}
+
 }  // namespace
 }  // namespace sbd
