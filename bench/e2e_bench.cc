@@ -31,7 +31,6 @@ using Clock = std::chrono::steady_clock;
 using Request = HttpLoadClient::Request;
 using Response = HttpLoadClient::Response;
 
-constexpr int kHttpVersion = 11;
 // After the last answer, how long notifications may take to arrive before
 // the missing ones count as lost.
 constexpr std::chrono::seconds kDrainTimeout{10};
@@ -48,21 +47,6 @@ int64_t Nanoseconds(Clock::duration duration) {
 }
 
 double Seconds(Clock::duration duration) { return std::chrono::duration<double>(duration).count(); }
-
-void FillRequest(Request& request, http::verb method, std::string_view target, std::string body,
-                 const std::string& authorization, const std::string& host) {
-  request.method(method);
-  request.target(boost::beast::string_view(target.data(), target.size()));
-  request.version(kHttpVersion);
-  request.set(http::field::host, host);
-  request.set(http::field::authorization, authorization);
-  request.keep_alive(true);
-  if (!body.empty()) {
-    request.set(http::field::content_type, "application/json");
-    request.body() = std::move(body);
-  }
-  request.prepare_payload();
-}
 
 // The integer after `"key":` in a JSON text the server wrote; nullopt if
 // absent. The server's messages have fixed shapes, and the bodies sent here

@@ -1,8 +1,11 @@
 #include "bench/http_load_client.h"
 
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/http/read.hpp>
-#include <boost/beast/http/write.hpp>
+
+#include "absl/strings/str_cat.h"
+#include "engine/absl_compat.h"
 
 namespace sbd::bench {
 namespace {
@@ -31,7 +34,6 @@ void HttpLoadClient::Start(const boost::asio::ip::tcp::endpoint& server, Clock::
 }
 
 void HttpLoadClient::SendNext() {
-  request_ = Request();
   if (!callbacks_.next(request_)) {
     beast::error_code ignored;
     stream_.socket().shutdown(boost::asio::ip::tcp::socket::shutdown_both, ignored);
@@ -50,8 +52,8 @@ void HttpLoadClient::SendNext() {
 
 void HttpLoadClient::Send() {
   stream_.expires_after(kRequestTimeout);
-  http::async_write(
-      stream_, request_,
+  boost::asio::async_write(
+      stream_, boost::asio::buffer(request_),
       [self = shared_from_this()](beast::error_code error, size_t) { self->OnWritten(error); });
 }
 
@@ -73,6 +75,21 @@ void HttpLoadClient::OnRead(beast::error_code error) {
 
 void HttpLoadClient::Fail(const char* what, beast::error_code error) {
   callbacks_.on_error(std::string(what) + ": " + error.message());
+}
+
+void FillRequest(HttpLoadClient::Request& request, http::verb method, std::string_view target,
+                 std::string_view body, std::string_view authorization, std::string_view host) {
+  request.clear();
+  absl::StrAppend(&request, ToAbsl(http::to_string(method)), " ", ToAbsl(target),
+                  " HTTP/1.1\r\nHost: ", ToAbsl(host), "\r\n");
+  if (!authorization.empty()) {
+    absl::StrAppend(&request, "Authorization: ", ToAbsl(authorization), "\r\n");
+  }
+  if (!body.empty()) {
+    absl::StrAppend(&request, "Content-Type: application/json\r\nContent-Length: ", body.size(),
+                    "\r\n");
+  }
+  absl::StrAppend(&request, "\r\n", ToAbsl(body));
 }
 
 }  // namespace sbd::bench

@@ -1,6 +1,7 @@
 // HttpLoadClient: one keep-alive HTTP/1.1 connection (Boost.Beast, async)
 // sending requests one after another as fast as answers come back, or paced
-// to a fixed interval (the --rate of sbd-bench e2e).
+// to a fixed interval (the --rate of sbd-bench e2e). Requests are given as
+// text; answers are parsed by Beast.
 //
 // The owner supplies `next` (fills the next request; false when there is no
 // more work) and `on_answer` (called with each answer and when its request
@@ -17,17 +18,20 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/verb.hpp>
 #include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 namespace sbd::bench {
 
 class HttpLoadClient : public std::enable_shared_from_this<HttpLoadClient> {
  public:
   using Clock = std::chrono::steady_clock;
-  using Request = boost::beast::http::request<boost::beast::http::string_body>;
+  // A whole request as its bytes on the wire (start line, fields, body).
+  using Request = std::string;
   using Response = boost::beast::http::response<boost::beast::http::string_body>;
 
   struct Callbacks {
@@ -60,6 +64,12 @@ class HttpLoadClient : public std::enable_shared_from_this<HttpLoadClient> {
   Request request_;
   Response response_;
 };
+
+// Writes a keep-alive HTTP/1.1 request's bytes into `request`, reusing its
+// capacity (Authorization only when given, a JSON Content-Type with a body).
+void FillRequest(HttpLoadClient::Request& request, boost::beast::http::verb method,
+                 std::string_view target, std::string_view body, std::string_view authorization,
+                 std::string_view host);
 
 }  // namespace sbd::bench
 

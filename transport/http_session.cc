@@ -12,7 +12,9 @@
 #include <utility>
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "engine/absl_compat.h"
 #include "transport/listener.h"
 #include "transport/websocket_session.h"
 
@@ -36,6 +38,19 @@ constexpr std::chrono::seconds kWriteTimeout{30};
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 
 std::string_view PathOf(std::string_view target) { return target.substr(0, target.find('?')); }
+
+// Appends `response` (its Content-Length set) as Beast's serializer would
+// write it: status line, fields in order, blank line, body. One contiguous
+// buffer is one send, without the serializer's generic buffer sequences.
+void AppendWireFormat(const HttpResponse& response, std::string& out) {
+  const unsigned version = response.version();
+  absl::StrAppend(&out, "HTTP/", version / 10, ".", version % 10, " ", response.result_int(), " ",
+                  ToAbsl(response.reason()), "\r\n");
+  for (const auto& field : response) {
+    absl::StrAppend(&out, ToAbsl(field.name_string()), ": ", ToAbsl(field.value()), "\r\n");
+  }
+  absl::StrAppend(&out, "\r\n", response.body());
+}
 
 }  // namespace
 
@@ -157,16 +172,16 @@ void HttpSession::Write(HttpResponse response) {
   response.keep_alive(keep_alive);
   response.prepare_payload();
   LogAccess(response.result_int());
-  response_ = std::make_shared<HttpResponse>(std::move(response));
+  response_wire_.clear();
+  AppendWireFormat(response, response_wire_);
   stream_.expires_after(kWriteTimeout);
-  http::async_write(stream_, *response_,
+  asio::async_write(stream_, asio::buffer(response_wire_),
                     [self = shared_from_this(), close = !keep_alive](
                         beast::error_code error, size_t) { self->OnWrite(close, error); });
 }
 
 void HttpSession::OnWrite(bool close, beast::error_code error) {
   busy_ = false;
-  response_.reset();
   if (error) return Close();
   if (close) return Linger();
   WaitForRequest();

@@ -72,7 +72,9 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   uint64_t registry_id_ = 0;
   std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
   HttpRequest request_;
-  std::shared_ptr<HttpResponse> response_;
+  // The answer being written, as its bytes on the wire; reused so a
+  // keep-alive connection does not allocate per response.
+  std::string response_wire_;
   std::string access_method_;
   std::string access_target_;
   std::chrono::steady_clock::time_point request_started_;

@@ -47,6 +47,7 @@ namespace {
 namespace asio = boost::asio;
 namespace http = boost::beast::http;
 namespace po = boost::program_options;
+using bench::FillRequest;
 using bench::HttpLoadClient;
 using bench::LatencyRecorder;
 using Clock = std::chrono::steady_clock;
@@ -81,21 +82,6 @@ std::optional<int64_t> IntegerField(std::string_view json, std::string_view key)
   const auto [end, error] = std::from_chars(begin, json.data() + json.size(), value);
   if (error != std::errc() || end == begin) return std::nullopt;
   return value;
-}
-
-void FillRequest(Request& request, http::verb method, const std::string& target, std::string body,
-                 const std::string& authorization, const std::string& host) {
-  request.method(method);
-  request.target(target);
-  request.version(11);
-  request.set(http::field::host, host);
-  if (!authorization.empty()) request.set(http::field::authorization, authorization);
-  request.keep_alive(true);
-  if (!body.empty()) {
-    request.set(http::field::content_type, "application/json");
-    request.body() = std::move(body);
-  }
-  request.prepare_payload();
 }
 
 int64_t OpenFds(pid_t pid) {

@@ -320,6 +320,27 @@ TEST(HttpServerTest, OversizedHeaderIsRefused) {
             200);
 }
 
+// The session writes answers itself (one buffer, not Beast's serializer):
+// the bytes must be what HTTP/1.x expects, version echoed, fields in order.
+TEST(HttpServerTest, AnswerBytesOnTheWire) {
+  auto server = MustStart();
+  ASSERT_NE(server, nullptr);
+  const std::string body =
+      R"({"status":"error","code":"not_found","detail":"no such path: /nope"})";
+  HttpClient http11(server->port());
+  ASSERT_TRUE(http11.SendRaw("GET /nope HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").ok());
+  EXPECT_EQ(http11.ReadUntilClosed().value_or(""),
+            absl::StrCat("HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\n"
+                         "Connection: close\r\nContent-Length: ",
+                         body.size(), "\r\n\r\n", body));
+  HttpClient http10(server->port());
+  ASSERT_TRUE(http10.SendRaw("GET /nope HTTP/1.0\r\n\r\n").ok());
+  EXPECT_EQ(http10.ReadUntilClosed().value_or(""),
+            absl::StrCat("HTTP/1.0 404 Not Found\r\nContent-Type: application/json\r\n"
+                         "Content-Length: ",
+                         body.size(), "\r\n\r\n", body));
+}
+
 TEST(HttpServerTest, OversizedChunkedBodyIsRefused) {
   auto server = MustStart(WithArgs({"--body-limit", "1024"}));
   ASSERT_NE(server, nullptr);
