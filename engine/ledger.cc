@@ -73,8 +73,9 @@ class Ledger::Impl {
   // Rebuilds the projection from the whole log; no subscriber sees it.
   absl::Status Replay() {
     std::unique_lock lock(projection_mutex_);
-    return log_->Read(1, log_->LastSeq(),
-                      [this](const Event& event) { return projector_.Apply(event); });
+    const int64_t last_seq = log_->LastSeq();
+    projector_.ReserveForEvents(last_seq);
+    return log_->Read(1, last_seq, [this](const Event& event) { return projector_.Apply(event); });
   }
 
   void StartWriter() {

@@ -1,7 +1,10 @@
 #include "engine/projector.h"
 
 #include <algorithm>
+#include <bit>
+#include <cstdlib>
 #include <limits>
+#include <new>
 #include <utility>
 
 #include "absl/hash/hash.h"
@@ -24,6 +27,36 @@ Projector::Projector(size_t accounts_expected)
     : account_index_(accounts_expected, AccountNameHash{this}, AccountNameEq{this}),
       transaction_index_(0, TransactionKeyHash{this}, TransactionKeyEq{this}) {
   accounts_.reserve(accounts_expected);
+}
+
+Projector::~Projector() {
+  for (Account& account : accounts_) {
+    if (account.seq_count > 1) std::free(account.seqs.many);
+  }
+}
+
+void Projector::ReserveForEvents(int64_t events) {
+  const size_t more = static_cast<size_t>(std::max<int64_t>(events, 0));
+  transactions_.reserve(transactions_.size() + more);
+  transaction_index_.reserve(transaction_index_.size() + more);
+}
+
+void Projector::Account::AddSeq(int64_t seq) {
+  if (seq_count == 0) {
+    seqs.one = seq;
+  } else {
+    if (std::has_single_bit(seq_count)) {  // The inline seq, or a full array: double.
+      const size_t capacity = 2 * size_t{seq_count};
+      auto* grown = static_cast<int64_t*>(
+          seq_count == 1 ? std::malloc(capacity * sizeof(int64_t))
+                         : std::realloc(seqs.many, capacity * sizeof(int64_t)));
+      if (grown == nullptr) throw std::bad_alloc();
+      if (seq_count == 1) grown[0] = seqs.one;
+      seqs.many = grown;
+    }
+    seqs.many[seq_count] = seq;
+  }
+  ++seq_count;
 }
 
 size_t Projector::AccountNameHash::operator()(std::string_view name) const {
@@ -70,7 +103,7 @@ std::optional<int64_t> Projector::Balance(std::string_view account) const {
 absl::Span<const int64_t> Projector::AccountSeqs(std::string_view account) const {
   const Account* found = FindAccount(account);
   if (found == nullptr) return {};
-  return found->seqs;
+  return found->Seqs();
 }
 
 std::optional<int64_t> Projector::SeqOfTransaction(std::string_view transaction_id) const {
@@ -122,7 +155,7 @@ absl::Status Projector::Apply(const Event& event) {
         return Contradiction(event, "transaction_id reused");
       }
       account.balance = balance;
-      account.seqs.push_back(event.seq);
+      account.AddSeq(event.seq);
       total_minted_ += event.amount;
       total_balance_ += event.amount;
       break;
@@ -152,8 +185,8 @@ absl::Status Projector::Apply(const Event& event) {
       }
       from.balance = from_balance;
       to.balance = to_balance;
-      from.seqs.push_back(event.seq);
-      to.seqs.push_back(event.seq);
+      from.AddSeq(event.seq);
+      to.AddSeq(event.seq);
       break;
     }
     case EventType::kTransactionNoteSet: {

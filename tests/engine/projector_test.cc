@@ -139,7 +139,8 @@ TEST(Projector, TotalsDoNotOverflowAtTheCap) {
 }
 
 // Names of varied lengths in one buffer and the ids that index them, through
-// several rehashes of both indexes (the default reserve is 1024 accounts).
+// several rehashes of both indexes (the default reserve is 1024 accounts), and
+// seq lists from one inline seq to thousands.
 TEST(Projector, LookupsHoldAcrossIndexGrowth) {
   Projector projector;
   constexpr int kAccounts = 5000;
@@ -164,7 +165,13 @@ TEST(Projector, LookupsHoldAcrossIndexGrowth) {
                                    projector.AccountSeqs(name_of(i)).end()),
               (std::vector<int64_t>{2 * i + 2, 2 * kAccounts + i}));
   }
-  EXPECT_EQ(projector.AccountSeqs(name_of(0)).size(), size_t{kAccounts});
+  // One account touched by every transfer: its seqs outgrow the inline one
+  // and double many times over.
+  std::vector<int64_t> expected = {2};
+  for (int i = 1; i < kAccounts; ++i) expected.push_back(2 * kAccounts + i);
+  EXPECT_EQ(std::vector<int64_t>(projector.AccountSeqs(name_of(0)).begin(),
+                                 projector.AccountSeqs(name_of(0)).end()),
+            expected);
   EXPECT_FALSE(projector.HasAccount(name_of(kAccounts)));
   EXPECT_FALSE(projector.Apply(Minted(++seq, name_of(1), 1, 2, "t1")).ok());  // Reused id.
   size_t visited = 0;

@@ -26,6 +26,7 @@ LogAuditor::LogAuditor(std::ostream& progress, absl::Duration progress_interval)
 absl::StatusOr<AuditResult> LogAuditor::Audit(const EventLog& log, int64_t until_seq, Visit visit) {
   AuditResult result;
   const int64_t last_seq = std::min(log.LastSeq(), until_seq);
+  projection_.ReserveForEvents(last_seq - projection_.last_seq());
   absl::Status status = log.Read(1, until_seq, [&](const Event& event) {
     if (absl::Status applied = projection_.Apply(event); !applied.ok()) {
       result.violation = Violation{event.seq, std::string(applied.message())};
