@@ -54,7 +54,7 @@ void AppendWireFormat(const HttpResponse& response, std::string& out) {
 
 }  // namespace
 
-HttpSession::HttpSession(asio::ip::tcp::socket socket, const ServerContext& context, Routes& routes,
+HttpSession::HttpSession(SessionSocket socket, const ServerContext& context, Routes& routes,
                          SessionRegistry& registry)
     : stream_(std::move(socket)), context_(context), routes_(routes), registry_(registry) {}
 
@@ -161,7 +161,7 @@ void HttpSession::UpgradeToWebSocket() {
   Routes::WebSocketGrant& ok = std::get<Routes::WebSocketGrant>(grant);
   LogAccess(101);
   closed_ = true;  // The WebSocket session owns the socket from here on.
-  StartWebSocketSession(std::move(stream_), std::move(request_), std::move(ok.username),
+  StartWebSocketSession(stream_.release_socket(), std::move(request_), std::move(ok.username),
                         std::move(ok.identity), ok.since, context_);
 }
 

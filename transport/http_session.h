@@ -12,13 +12,13 @@
 // One access-log line per request on stderr ("method target status ms").
 //
 // Thread-safety: all of a session's work runs on its strand (the socket's
-// executor); Shutdown may be called from any thread.
+// executor, kept by a WebSocket it upgrades to); Shutdown may be called from
+// any thread.
 #ifndef SBD_TRANSPORT_HTTP_SESSION_H_
 #define SBD_TRANSPORT_HTTP_SESSION_H_
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <chrono>
@@ -28,6 +28,7 @@
 
 #include "transport/routes.h"
 #include "transport/server_context.h"
+#include "transport/session_strand.h"
 
 namespace sbd {
 
@@ -35,7 +36,7 @@ class SessionRegistry;
 
 class HttpSession : public std::enable_shared_from_this<HttpSession> {
  public:
-  HttpSession(boost::asio::ip::tcp::socket socket, const ServerContext& context, Routes& routes,
+  HttpSession(SessionSocket socket, const ServerContext& context, Routes& routes,
               SessionRegistry& registry);
   ~HttpSession();
   HttpSession(const HttpSession&) = delete;
@@ -64,7 +65,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   void Close();
   void LogAccess(unsigned status) const;
 
-  boost::beast::tcp_stream stream_;
+  SessionStream stream_;
   boost::beast::flat_buffer buffer_;
   const ServerContext& context_;
   Routes& routes_;

@@ -106,12 +106,12 @@ void Listener::Accept() {
   // Each connection gets its own strand.
   acceptor_.async_accept(
       asio::make_strand(io_),
-      [self = shared_from_this()](boost::system::error_code error, tcp::socket socket) {
+      [self = shared_from_this()](boost::system::error_code error, SessionSocket socket) {
         self->OnAccept(error, std::move(socket));
       });
 }
 
-void Listener::OnAccept(boost::system::error_code error, tcp::socket socket) {
+void Listener::OnAccept(boost::system::error_code error, SessionSocket socket) {
   if (error == asio::error::operation_aborted || !acceptor_.is_open()) return;
   if (error) {
     std::fprintf(stderr, "accept: %s\n", error.message().c_str());

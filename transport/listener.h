@@ -27,6 +27,7 @@
 #include "absl/status/statusor.h"
 #include "transport/routes.h"
 #include "transport/server_context.h"
+#include "transport/session_strand.h"
 
 namespace sbd {
 
@@ -70,7 +71,7 @@ class Listener : public std::enable_shared_from_this<Listener> {
 
  private:
   void Accept();
-  void OnAccept(boost::system::error_code error, boost::asio::ip::tcp::socket socket);
+  void OnAccept(boost::system::error_code error, SessionSocket socket);
 
   boost::asio::io_context& io_;
   boost::asio::strand<boost::asio::io_context::executor_type> strand_;

@@ -217,8 +217,7 @@ absl::StatusOr<Identity> Routes::AuthenticateAdmin(const HttpRequest& request) c
   return identity;
 }
 
-void Routes::Handle(const HttpRequest& request, const boost::asio::any_io_executor& executor,
-                    Respond respond) {
+void Routes::Handle(const HttpRequest& request, const Executor& executor, Respond respond) {
   std::optional<std::string> path = RequestPath(request);
   if (!path.has_value()) {
     std::move(respond)(Error(ErrorCode::kNotFound, "malformed request target"));

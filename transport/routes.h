@@ -12,7 +12,6 @@
 #ifndef SBD_TRANSPORT_ROUTES_H_
 #define SBD_TRANSPORT_ROUTES_H_
 
-#include <boost/asio/any_io_executor.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <cstdint>
@@ -28,6 +27,7 @@
 #include "engine/error_code.h"
 #include "transport/rate_limiter.h"
 #include "transport/server_context.h"
+#include "transport/session_strand.h"
 #include "transport/token_authority.h"
 
 namespace sbd {
@@ -51,8 +51,7 @@ class Routes {
   // Answers `request`. `respond` runs either before Handle returns (reads,
   // errors) or later, posted onto `executor` (commands: the ledger's
   // callback never touches the session from the writer thread).
-  void Handle(const HttpRequest& request, const boost::asio::any_io_executor& executor,
-              Respond respond);
+  void Handle(const HttpRequest& request, const SessionStrand& executor, Respond respond);
 
   // GET /ws?token=<jwt>[&since=S]: what StartWebSocketSession needs, or the
   // error response to send instead of upgrading (401 for a missing, invalid
@@ -76,7 +75,7 @@ class Routes {
   HttpResponse StatusError(const absl::Status& status) const;
 
  private:
-  using Executor = boost::asio::any_io_executor;
+  using Executor = SessionStrand;
 
   // The token's identity (401 otherwise).
   absl::StatusOr<Identity> Authenticate(const HttpRequest& request) const;

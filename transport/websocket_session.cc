@@ -49,23 +49,6 @@ int64_t NowSeconds(const ServerContext& context) {
       .count();
 }
 
-// The session's socket on a strand of its own. The HTTP side may have
-// accepted on a plain io_context executor; moving the descriptor to a new
-// socket bound to a strand makes every handler of this session (including
-// Beast's internal timers and automatic pongs) run serialised.
-tcp::socket OnOwnStrand(beast::tcp_stream& stream) {
-  stream.expires_never();
-  tcp::socket& old = stream.socket();
-  tcp::socket socket(net::make_strand(stream.get_executor()));
-  boost::system::error_code ec;
-  const tcp::endpoint local = old.local_endpoint(ec);
-  if (ec) return socket;  // Dead already: the accept on it will fail.
-  tcp::socket::native_handle_type fd = old.release(ec);
-  if (ec) return socket;
-  socket.assign(local.protocol(), fd, ec);
-  return socket;
-}
-
 // True if `text` is {"type":"ping"} (any extra members are tolerated).
 bool IsPing(std::string_view text) {
   boost::system::error_code ec;
@@ -81,7 +64,7 @@ bool IsPing(std::string_view text) {
 class WebSocketSession : public NotificationSink,
                          public std::enable_shared_from_this<WebSocketSession> {
  public:
-  WebSocketSession(tcp::socket socket, std::string username, Identity identity,
+  WebSocketSession(SessionSocket socket, std::string username, Identity identity,
                    std::optional<int64_t> since, const ServerContext& context)
       : strand_(socket.get_executor()),
         ws_(std::move(socket)),
@@ -352,8 +335,8 @@ class WebSocketSession : public NotificationSink,
     context_.notifier->Unregister(username_, this);
   }
 
-  const net::any_io_executor strand_;
-  websocket::stream<beast::tcp_stream> ws_;
+  const SessionStrand strand_;
+  websocket::stream<SessionStream> ws_;
   const ServerContext context_;
   const std::string username_;
   const Identity identity_;
@@ -379,10 +362,10 @@ class WebSocketSession : public NotificationSink,
 
 }  // namespace
 
-void StartWebSocketSession(beast::tcp_stream stream, http::request<http::string_body> upgrade,
+void StartWebSocketSession(SessionSocket socket, http::request<http::string_body> upgrade,
                            std::string username, Identity identity, std::optional<int64_t> since,
                            const ServerContext& context) {
-  auto session = std::make_shared<WebSocketSession>(OnOwnStrand(stream), std::move(username),
+  auto session = std::make_shared<WebSocketSession>(std::move(socket), std::move(username),
                                                     std::move(identity), since, context);
   session->Start(std::move(upgrade));
 }

@@ -12,7 +12,6 @@
 #ifndef SBD_TRANSPORT_WEBSOCKET_SESSION_H_
 #define SBD_TRANSPORT_WEBSOCKET_SESSION_H_
 
-#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <cstdint>
@@ -20,13 +19,15 @@
 #include <string>
 
 #include "transport/server_context.h"
+#include "transport/session_strand.h"
 #include "transport/token_authority.h"
 
 namespace sbd {
 
 // `username` is the canonical account name of the verified token; `since` is
-// the parsed `since` query parameter if present.
-void StartWebSocketSession(boost::beast::tcp_stream stream,
+// the parsed `since` query parameter if present. The session runs on the
+// socket's strand.
+void StartWebSocketSession(SessionSocket socket,
                            boost::beast::http::request<boost::beast::http::string_body> upgrade,
                            std::string username, Identity identity, std::optional<int64_t> since,
                            const ServerContext& context);

@@ -190,7 +190,7 @@ void Handle(Ledger* ledger, const HttpRequest& request, std::string_view input) 
   Routes routes(context);
   boost::asio::io_context io;
   std::optional<HttpResponse> answer;
-  routes.Handle(request, io.get_executor(),
+  routes.Handle(request, boost::asio::make_strand(io),
                 [&answer](HttpResponse response) { answer = std::move(response); });
   io.run();  // Returns once the posted answer (if any) ran: the work is tracked.
   if (!answer.has_value()) Fail("no answer", input);

@@ -213,22 +213,23 @@ class Harness {
 
  private:
   struct Upgrade {
-    explicit Upgrade(tcp::socket socket) : stream(std::move(socket)) {}
-    beast::tcp_stream stream;
+    explicit Upgrade(SessionSocket socket) : stream(std::move(socket)) {}
+    SessionStream stream;
     beast::flat_buffer buffer;
     http::request<http::string_body> request;
   };
 
   void Accept() {
-    acceptor_.async_accept(ioc_, [this](beast::error_code ec, tcp::socket socket) {
-      if (ec) return;
-      auto upgrade = std::make_shared<Upgrade>(std::move(socket));
-      http::async_read(upgrade->stream, upgrade->buffer, upgrade->request,
-                       [this, upgrade](beast::error_code read_ec, size_t) {
-                         if (!read_ec) Hand(*upgrade);
-                       });
-      Accept();
-    });
+    acceptor_.async_accept(net::make_strand(ioc_),
+                           [this](beast::error_code ec, SessionSocket socket) {
+                             if (ec) return;
+                             auto upgrade = std::make_shared<Upgrade>(std::move(socket));
+                             http::async_read(upgrade->stream, upgrade->buffer, upgrade->request,
+                                              [this, upgrade](beast::error_code read_ec, size_t) {
+                                                if (!read_ec) Hand(*upgrade);
+                                              });
+                             Accept();
+                           });
   }
 
   // Parses the test query and hands the connection to the session.
@@ -250,8 +251,8 @@ class Harness {
       EXPECT_TRUE(absl::SimpleAtoi(query["ttl"], &ttl));
     }
     Identity identity{query["user"], false, UnixSeconds() + ttl};
-    StartWebSocketSession(std::move(upgrade.stream), std::move(upgrade.request), query["user"],
-                          identity, since, context_);
+    StartWebSocketSession(upgrade.stream.release_socket(), std::move(upgrade.request),
+                          query["user"], identity, since, context_);
   }
 
   Metrics metrics_;
