@@ -21,28 +21,47 @@ constexpr std::chrono::seconds kRequestTimeout{30};
 
 HttpLoadClient::HttpLoadClient(boost::asio::io_context& io, Callbacks callbacks,
                                Clock::duration interval)
-    : stream_(io), timer_(io), callbacks_(std::move(callbacks)), interval_(interval) {}
+    : socket_(io.get_executor()),
+      timer_(io.get_executor()),
+      watchdog_(io.get_executor()),
+      callbacks_(std::move(callbacks)),
+      interval_(interval) {}
 
 void HttpLoadClient::Start(const boost::asio::ip::tcp::endpoint& server, Clock::time_point start) {
   due_ = start;
-  stream_.expires_after(kRequestTimeout);
-  stream_.async_connect(server, [self = shared_from_this()](beast::error_code error) {
+  deadline_ = Clock::now() + kRequestTimeout;
+  Watch();
+  socket_.async_connect(server, [self = shared_from_this()](beast::error_code error) {
     if (error) return self->Fail("connect", error);
-    self->stream_.socket().set_option(boost::asio::ip::tcp::no_delay(true));
+    self->socket_.set_option(boost::asio::ip::tcp::no_delay(true));
     self->SendNext();
+  });
+}
+
+void HttpLoadClient::Watch() {
+  const Clock::time_point now = Clock::now();
+  watchdog_.expires_at(deadline_ == Clock::time_point::max() ? now + kRequestTimeout : deadline_);
+  watchdog_.async_wait([self = shared_from_this()](beast::error_code error) {
+    if (error) return;  // Cancelled: the client is done.
+    if (Clock::now() < self->deadline_) return self->Watch();
+    self->Fail("timeout", boost::asio::error::timed_out);
+    beast::error_code ignored;
+    self->socket_.close(ignored);
   });
 }
 
 void HttpLoadClient::SendNext() {
   if (!callbacks_.next(request_)) {
     beast::error_code ignored;
-    stream_.socket().shutdown(boost::asio::ip::tcp::socket::shutdown_both, ignored);
+    socket_.shutdown(boost::asio::ip::tcp::socket::shutdown_both, ignored);
+    watchdog_.cancel();
     return;
   }
   if (interval_ == Clock::duration::zero()) {
     due_ = Clock::now();
     return Send();
   }
+  deadline_ = Clock::time_point::max();  // Waiting for our own schedule, not the server.
   timer_.expires_at(due_);
   timer_.async_wait([self = shared_from_this()](beast::error_code error) {
     if (error) return self->Fail("timer", error);
@@ -51,16 +70,16 @@ void HttpLoadClient::SendNext() {
 }
 
 void HttpLoadClient::Send() {
-  stream_.expires_after(kRequestTimeout);
+  deadline_ = Clock::now() + kRequestTimeout;
   boost::asio::async_write(
-      stream_, boost::asio::buffer(request_),
+      socket_, boost::asio::buffer(request_),
       [self = shared_from_this()](beast::error_code error, size_t) { self->OnWritten(error); });
 }
 
 void HttpLoadClient::OnWritten(beast::error_code error) {
   if (error) return Fail("write", error);
   response_ = Response();
-  http::async_read(stream_, buffer_, response_,
+  http::async_read(socket_, buffer_, response_,
                    [self = shared_from_this()](beast::error_code read_error, size_t) {
                      self->OnRead(read_error);
                    });
@@ -74,6 +93,8 @@ void HttpLoadClient::OnRead(beast::error_code error) {
 }
 
 void HttpLoadClient::Fail(const char* what, beast::error_code error) {
+  if (failed_) return;  // A timeout's close fails the pending operation too.
+  failed_ = true;
   callbacks_.on_error(std::string(what) + ": " + error.message());
 }
 

@@ -13,9 +13,9 @@
 #define SBD_BENCH_HTTP_LOAD_CLIENT_H_
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/verb.hpp>
@@ -53,10 +53,23 @@ class HttpLoadClient : public std::enable_shared_from_this<HttpLoadClient> {
   void Send();
   void OnWritten(boost::beast::error_code error);
   void OnRead(boost::beast::error_code error);
+  // Gives up once deadline_ passes; re-arms itself while it moves on.
+  void Watch();
   void Fail(const char* what, boost::beast::error_code error);
 
-  boost::beast::tcp_stream stream_;
-  boost::asio::steady_timer timer_;
+  // A plain socket with one lazily re-armed watchdog rather than
+  // beast::tcp_stream, whose per-operation timer costs the client CPU that
+  // the server under test shares; the concrete executor avoids
+  // any_io_executor's type-erased copies.
+  using Executor = boost::asio::io_context::executor_type;
+  using Timer = boost::asio::basic_waitable_timer<Clock, boost::asio::wait_traits<Clock>, Executor>;
+  boost::asio::basic_stream_socket<boost::asio::ip::tcp, Executor> socket_;
+  Timer timer_;  // Pacing.
+  Timer watchdog_;
+  // When the operation in flight (connect, request) must have finished;
+  // max while waiting for a paced request's due time.
+  Clock::time_point deadline_ = Clock::time_point::max();
+  bool failed_ = false;
   boost::beast::flat_buffer buffer_;
   Callbacks callbacks_;
   const Clock::duration interval_;
