@@ -15,7 +15,7 @@ constexpr std::chrono::seconds kHandshakeTimeout{60};
 }  // namespace
 
 WebSocketReceiver::WebSocketReceiver(boost::asio::io_context& io, Callbacks callbacks)
-    : socket_(io), callbacks_(std::move(callbacks)) {}
+    : socket_(io.get_executor()), callbacks_(std::move(callbacks)) {}
 
 void WebSocketReceiver::Start(const boost::asio::ip::tcp::endpoint& server, std::string host,
                               std::string target) {

@@ -8,8 +8,8 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/basic_stream.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/websocket/stream.hpp>
 #include <chrono>
 #include <functional>
@@ -39,7 +39,11 @@ class WebSocketReceiver : public std::enable_shared_from_this<WebSocketReceiver>
   void Read();
   void Fail(const char* what, boost::beast::error_code error);
 
-  boost::beast::websocket::stream<boost::beast::tcp_stream> socket_;
+  // tcp_stream's timeouts on io_context's own executor type, not
+  // any_io_executor: no type-erased executor copy per frame read.
+  boost::beast::websocket::stream<
+      boost::beast::basic_stream<boost::asio::ip::tcp, boost::asio::io_context::executor_type>>
+      socket_;
   boost::beast::flat_buffer buffer_;
   Callbacks callbacks_;
   bool connected_ = false;
