@@ -56,7 +56,11 @@ void AppendWireFormat(const HttpResponse& response, std::string& out) {
 
 HttpSession::HttpSession(SessionSocket socket, const ServerContext& context, Routes& routes,
                          SessionRegistry& registry)
-    : stream_(std::move(socket)), context_(context), routes_(routes), registry_(registry) {}
+    : socket_(std::move(socket)),
+      watchdog_(socket_.get_executor()),
+      context_(context),
+      routes_(routes),
+      registry_(registry) {}
 
 HttpSession::~HttpSession() {
   if (registry_id_ != 0) registry_.Remove(registry_id_);
@@ -64,11 +68,11 @@ HttpSession::~HttpSession() {
 
 void HttpSession::Start(uint64_t registry_id) {
   registry_id_ = registry_id;
-  asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->WaitForRequest(); });
+  asio::dispatch(socket_.get_executor(), [self = shared_from_this()] { self->WaitForRequest(); });
 }
 
 void HttpSession::Shutdown() {
-  asio::post(stream_.get_executor(), [self = shared_from_this()] {
+  asio::post(socket_.get_executor(), [self = shared_from_this()] {
     self->shutting_down_ = true;
     if (!self->busy_) self->Close();
   });
@@ -77,8 +81,8 @@ void HttpSession::Shutdown() {
 void HttpSession::WaitForRequest() {
   if (shutting_down_ || closed_) return Close();
   if (buffer_.size() > 0) return ReadHeader();  // A pipelined request is waiting.
-  stream_.expires_after(context_.options.keep_alive_idle_timeout);
-  stream_.async_read_some(buffer_.prepare(kReadChunkBytes),
+  SetDeadline(context_.options.keep_alive_idle_timeout);
+  socket_.async_read_some(buffer_.prepare(kReadChunkBytes),
                           [self = shared_from_this()](beast::error_code error, size_t bytes) {
                             if (error) return self->Close();
                             self->buffer_.commit(bytes);
@@ -91,12 +95,12 @@ void HttpSession::ReadHeader() {
   request_started_ = std::chrono::steady_clock::now();
   access_method_ = "-";
   access_target_ = "-";
-  stream_.expires_after(context_.options.request_read_timeout);
+  SetDeadline(context_.options.request_read_timeout);
   parser_.emplace();
   parser_->header_limit(static_cast<uint32_t>(context_.options.request_header_bytes_max));
   parser_->body_limit(context_.options.request_body_bytes_max);
   http::async_read_header(
-      stream_, buffer_, *parser_,
+      socket_, buffer_, *parser_,
       [self = shared_from_this()](beast::error_code error, size_t) { self->OnHeader(error); });
 }
 
@@ -120,7 +124,7 @@ void HttpSession::OnHeader(beast::error_code error) {
   const auto& header = parser_->get();
   auto expect = header.find(http::field::expect);
   if (expect != header.end() && beast::iequals(expect->value(), "100-continue")) {
-    asio::async_write(stream_, asio::buffer(kContinue.data(), kContinue.size()),
+    asio::async_write(socket_, asio::buffer(kContinue.data(), kContinue.size()),
                       [self = shared_from_this()](beast::error_code write_error, size_t) {
                         if (write_error) return self->Close();
                         self->ReadBody();
@@ -132,7 +136,7 @@ void HttpSession::OnHeader(beast::error_code error) {
 
 void HttpSession::ReadBody() {
   http::async_read(
-      stream_, buffer_, *parser_,
+      socket_, buffer_, *parser_,
       [self = shared_from_this()](beast::error_code error, size_t) { self->OnRequest(error); });
 }
 
@@ -146,10 +150,10 @@ void HttpSession::OnRequest(beast::error_code error) {
   busy_ = true;
   if (context_.metrics != nullptr) context_.metrics->CountHttpRequest();
   // The command may wait for a group commit; the write has its own timeout.
-  stream_.expires_never();
+  deadline_ = kNoDeadline;
   if (Routes::IsWebSocketRequest(request_)) return UpgradeToWebSocket();
   routes_.Handle(
-      request_, stream_.get_executor(),
+      request_, socket_.get_executor(),
       [self = shared_from_this()](HttpResponse response) { self->Write(std::move(response)); });
 }
 
@@ -161,7 +165,8 @@ void HttpSession::UpgradeToWebSocket() {
   Routes::WebSocketGrant& ok = std::get<Routes::WebSocketGrant>(grant);
   LogAccess(101);
   closed_ = true;  // The WebSocket session owns the socket from here on.
-  StartWebSocketSession(stream_.release_socket(), std::move(request_), std::move(ok.username),
+  watchdog_.cancel();
+  StartWebSocketSession(std::move(socket_), std::move(request_), std::move(ok.username),
                         std::move(ok.identity), ok.since, context_);
 }
 
@@ -174,8 +179,8 @@ void HttpSession::Write(HttpResponse response) {
   LogAccess(response.result_int());
   response_wire_.clear();
   AppendWireFormat(response, response_wire_);
-  stream_.expires_after(kWriteTimeout);
-  asio::async_write(stream_, asio::buffer(response_wire_),
+  SetDeadline(kWriteTimeout);
+  asio::async_write(socket_, asio::buffer(response_wire_),
                     [self = shared_from_this(), close = !keep_alive](
                         beast::error_code error, size_t) { self->OnWrite(close, error); });
 }
@@ -201,9 +206,9 @@ void HttpSession::Reject(HttpResponse response) {
 void HttpSession::Linger() {
   if (closed_) return;
   beast::error_code ignored;
-  stream_.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
-  stream_.expires_after(kLingerTimeout);
-  stream_.async_read_some(asio::buffer(linger_buffer_),
+  socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+  SetDeadline(kLingerTimeout);
+  socket_.async_read_some(asio::buffer(linger_buffer_),
                           [self = shared_from_this()](beast::error_code error, size_t bytes) {
                             self->lingered_bytes_ += bytes;
                             if (error || self->lingered_bytes_ > kLingerBytesMax)
@@ -212,12 +217,37 @@ void HttpSession::Linger() {
                           });
 }
 
+void HttpSession::SetDeadline(std::chrono::steady_clock::duration timeout) {
+  deadline_ = std::chrono::steady_clock::now() + timeout;
+  // The watchdog, armed at or before the deadline, checks it when it fires;
+  // only a deadline earlier than its expiry re-arms it.
+  if (!watchdog_armed_ || watchdog_.expiry() > deadline_) ArmWatchdog();
+}
+
+void HttpSession::ArmWatchdog() {
+  watchdog_armed_ = true;
+  watchdog_.expires_at(deadline_);
+  watchdog_.async_wait([self = shared_from_this()](beast::error_code error) {
+    if (!error) self->OnWatchdog();  // Else re-armed or cancelled.
+  });
+}
+
+void HttpSession::OnWatchdog() {
+  watchdog_armed_ = false;
+  if (closed_ || deadline_ == kNoDeadline) return;
+  if (std::chrono::steady_clock::now() < deadline_) return ArmWatchdog();
+  // Timed out: closing fails the pending read or write, whose handler ends
+  // the session.
+  Close();
+}
+
 void HttpSession::Close() {
   if (closed_) return;
   closed_ = true;
+  watchdog_.cancel();
   beast::error_code ignored;
-  stream_.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
-  stream_.socket().close(ignored);
+  socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+  socket_.close(ignored);
 }
 
 void HttpSession::LogAccess(unsigned status) const {

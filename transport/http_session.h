@@ -65,7 +65,24 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   void Close();
   void LogAccess(unsigned status) const;
 
-  SessionStream stream_;
+  // Timeouts: the read or write in progress must finish within `timeout`
+  // from now, else the connection is closed. One timer per session, re-armed
+  // only when a deadline comes earlier than its expiry (a keep-alive request
+  // costs no timer operation), instead of beast::tcp_stream's arm, cancel
+  // and aborted handler per read and per write.
+  void SetDeadline(std::chrono::steady_clock::duration timeout);
+  void ArmWatchdog();
+  void OnWatchdog();
+
+  static constexpr std::chrono::steady_clock::time_point kNoDeadline =
+      std::chrono::steady_clock::time_point::max();
+
+  SessionSocket socket_;
+  boost::asio::basic_waitable_timer<
+      std::chrono::steady_clock, boost::asio::wait_traits<std::chrono::steady_clock>, SessionStrand>
+      watchdog_;
+  bool watchdog_armed_ = false;
+  std::chrono::steady_clock::time_point deadline_ = kNoDeadline;  // Strand state.
   boost::beast::flat_buffer buffer_;
   const ServerContext& context_;
   Routes& routes_;

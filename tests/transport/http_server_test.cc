@@ -430,6 +430,20 @@ TEST(HttpServerTest, IdleKeepAliveConnectionIsClosed) {
   EXPECT_GE(steady_clock::now() - start, milliseconds(800));
 }
 
+// Each request moves the connection's deadline: the session's one timer,
+// armed for an earlier deadline, must re-arm rather than close a connection
+// that keeps sending in time.
+TEST(HttpServerTest, KeepAliveConnectionSendingInTimeStaysOpen) {
+  auto server = MustStart(WithArgs({"--idle-timeout", "1", "--read-timeout", "1"}));
+  ASSERT_NE(server, nullptr);
+  HttpClient client(server->port(), milliseconds(5000));
+  for (int i = 0; i < 8; ++i) {
+    EXPECT_EQ(Must(client.Get("/healthz")).status, 200) << "request " << i;
+    std::this_thread::sleep_for(milliseconds(400));
+  }
+  EXPECT_EQ(client.connections_opened(), 1);
+}
+
 TEST(HttpServerTest, SlowRequestIsDropped) {
   auto server = MustStart(WithArgs({"--read-timeout", "1"}));
   ASSERT_NE(server, nullptr);
