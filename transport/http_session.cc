@@ -105,7 +105,8 @@ void HttpSession::ReadHeader() {
 }
 
 void HttpSession::OnHeader(beast::error_code error) {
-  if (!error || error == http::error::body_limit) {
+  // Kept only for the access log (of a request that is never read whole).
+  if (context_.options.access_log && (!error || error == http::error::body_limit)) {
     const auto& header = parser_->get();
     access_method_ = std::string(header.method_string());
     access_target_ = std::string(PathOf(header.target()));

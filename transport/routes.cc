@@ -11,6 +11,7 @@
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
+#include <boost/url/decode_view.hpp>
 #include <boost/url/parse.hpp>
 #include <charconv>
 #include <memory>
@@ -121,10 +122,13 @@ Query ParseQuery(std::string_view target) {
   return query;
 }
 
-std::optional<std::string> RequestPath(const HttpRequest& request) {
+// The request target's path, still percent-encoded (a view into the
+// target); nullopt if the target is malformed. Its decoded form (`*path`)
+// compares with a route's path without being copied out.
+std::optional<boost::urls::pct_string_view> EncodedPath(const HttpRequest& request) {
   auto parsed = boost::urls::parse_origin_form(request.target());
   if (!parsed) return std::nullopt;
-  return std::string(parsed->path());
+  return parsed->encoded_path();
 }
 
 boost::json::object TransactionEntry(const Event& event, std::string_view account) {
@@ -181,8 +185,8 @@ HttpResponse Routes::StatusError(const absl::Status& status) const {
 }
 
 bool Routes::IsWebSocketRequest(const HttpRequest& request) {
-  std::optional<std::string> path = RequestPath(request);
-  return path.has_value() && *path == kWebSocketPath;
+  std::optional<boost::urls::pct_string_view> path = EncodedPath(request);
+  return path.has_value() && **path == kWebSocketPath;
 }
 
 absl::StatusOr<Identity> Routes::Authenticate(const HttpRequest& request) const {
@@ -218,24 +222,24 @@ absl::StatusOr<Identity> Routes::AuthenticateAdmin(const HttpRequest& request) c
 }
 
 void Routes::Handle(const HttpRequest& request, const Executor& executor, Respond respond) {
-  std::optional<std::string> path = RequestPath(request);
+  std::optional<boost::urls::pct_string_view> path = EncodedPath(request);
   if (!path.has_value()) {
     std::move(respond)(Error(ErrorCode::kNotFound, "malformed request target"));
     return;
   }
   const RouteSpec* spec = nullptr;
   for (const RouteSpec& candidate : kRoutes) {
-    if (candidate.path == *path) spec = &candidate;
+    if (**path == candidate.path) spec = &candidate;
   }
   if (spec == nullptr) {
     std::move(respond)(
-        Error(ErrorCode::kNotFound, absl::StrCat("no such path: ", Printable(*path))));
+        Error(ErrorCode::kNotFound, absl::StrCat("no such path: ", Printable(path->decode()))));
     return;
   }
   if (request.method() != spec->method) {
-    HttpResponse response =
-        Error(ErrorCode::kMethodNotAllowed,
-              absl::StrCat(*path, " allows ", std::string(http::to_string(spec->method))));
+    HttpResponse response = Error(
+        ErrorCode::kMethodNotAllowed,
+        absl::StrCat(ToAbsl(spec->path), " allows ", std::string(http::to_string(spec->method))));
     response.set(http::field::allow, http::to_string(spec->method));
     std::move(respond)(std::move(response));
     return;
