@@ -1,70 +1,33 @@
 #include "transport/messages.h"
 
-#include <boost/json/serializer.hpp>
-#include <boost/json/string_view.hpp>
-#include <charconv>
+#include "transport/json_object_writer.h"
 
 namespace sbd {
 namespace {
 
-// Writes one message, in field order, into a single string. Numbers and the
-// fixed keys are written directly; every string value goes through
-// Boost.JSON's serializer, so escaping is the library's, not ours. This runs
-// twice per transfer on the ledger's writer thread, hence no DOM and no
-// per-field allocation (about 2.5x faster than building a json::object).
+// One message: {"type":T,"seq":S,"data":{...}} with the data members in
+// call order.
 class MessageWriter {
  public:
   MessageWriter(std::string_view type, int64_t seq) {
-    out_.reserve(256);
-    out_.append(R"({"type":)");
-    String(type);
-    out_.append(R"(,"seq":)");
-    Number(seq);
-    out_.append(R"(,"data":{)");
+    writer_.String("type", type).Number("seq", seq).BeginObject("data");
   }
 
   MessageWriter& Field(std::string_view key, std::string_view value) {
-    Key(key);
-    String(value);
+    writer_.String(key, value);
     return *this;
   }
 
   MessageWriter& Field(std::string_view key, int64_t value) {
-    Key(key);
-    Number(value);
+    writer_.Number(key, value);
     return *this;
   }
 
   // Closes the message and hands over its text; the writer is spent.
-  std::string Finish() {
-    out_.append("}}");
-    return std::move(out_);
-  }
+  std::string Finish() { return writer_.EndObject().Finish(); }
 
  private:
-  void Key(std::string_view key) {
-    if (out_.back() != '{') out_.push_back(',');
-    String(key);
-    out_.push_back(':');
-  }
-
-  void Number(int64_t value) {
-    char digits[24];
-    const auto end = std::to_chars(digits, digits + sizeof digits, value).ptr;
-    out_.append(digits, end);
-  }
-
-  void String(std::string_view text) {
-    thread_local boost::json::serializer serializer;
-    serializer.reset(boost::json::string_view(text.data(), text.size()));
-    char buffer[512];
-    while (!serializer.done()) {
-      const boost::json::string_view chunk = serializer.read(buffer, sizeof buffer);
-      out_.append(chunk.data(), chunk.size());
-    }
-  }
-
-  std::string out_;
+  JsonObjectWriter writer_;
 };
 
 }  // namespace

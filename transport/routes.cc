@@ -23,6 +23,7 @@
 #include "absl/time/clock.h"
 #include "engine/absl_compat.h"
 #include "engine/validation.h"
+#include "transport/json_object_writer.h"
 #include "transport/request_parser.h"
 #include "transport/wallet_page.h"
 
@@ -374,17 +375,19 @@ void Routes::PostSend(const HttpRequest& request, const Executor& executor, Resp
       [metrics](const CommandResult& result) {
         const Event& event = result.event;
         if (!result.duplicate && metrics != nullptr) metrics->CountTransfer();
-        boost::json::object body;
-        body["status"] = "success";
-        body["from_user"] = event.from_account;
-        body["to_user"] = event.to_account;
-        body["amount"] = event.amount;
-        body["transaction_id"] = event.transaction_id;
-        body["new_balance"] = event.from_balance;
-        body["seq"] = event.seq;
-        body["timestamp"] = FormatTimestamp(event.timestamp_ms);
-        if (result.duplicate) body["duplicate"] = true;
-        return JsonResponse(body);
+        // Written directly, not through a json::object: this is the answer
+        // of every transfer.
+        JsonObjectWriter body;
+        body.String("status", "success")
+            .String("from_user", event.from_account)
+            .String("to_user", event.to_account)
+            .Number("amount", event.amount)
+            .String("transaction_id", event.transaction_id)
+            .Number("new_balance", event.from_balance)
+            .Number("seq", event.seq)
+            .String("timestamp", FormatTimestamp(event.timestamp_ms));
+        if (result.duplicate) body.Bool("duplicate", true);
+        return MakeResponse(http::status::ok, kJsonType, body.Finish());
       },
       std::move(respond));
 }
