@@ -12,12 +12,11 @@
 #include <variant>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/container/flat_hash_map.h"
-#include "absl/container/flat_hash_set.h"
 #include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "engine/absl_compat.h"
+#include "engine/batch_state.h"
 #include "engine/error_code.h"
 #include "engine/projector.h"
 #include "engine/validation.h"
@@ -79,6 +78,7 @@ class Ledger::Impl {
   }
 
   void StartWriter() {
+    appender_ = std::thread([this] { RunAppender(); });
     writer_ = std::thread([this] { RunWriter(); });
   }
 
@@ -93,7 +93,7 @@ class Ledger::Impl {
       } else {
         queue_.push_back(Pending{std::move(command), std::move(done)});
         lock.unlock();
-        queue_changed_.notify_one();
+        writer_wakeup_.notify_one();
         return;
       }
     }
@@ -105,8 +105,15 @@ class Ledger::Impl {
       std::unique_lock lock(queue_mutex_);
       stopping_ = true;
     }
-    queue_changed_.notify_one();
+    writer_wakeup_.notify_one();
     if (writer_.joinable()) writer_.join();
+    // The writer has finished every batch: the append stage is idle.
+    {
+      std::unique_lock lock(queue_mutex_);
+      appender_stopping_ = true;
+    }
+    appender_wakeup_.notify_one();
+    if (appender_.joinable()) appender_.join();
   }
 
   void AddSubscriber(Subscriber* subscriber) {
@@ -204,90 +211,28 @@ class Ledger::Impl {
   struct Outcome {
     absl::Status error;             // Set: rejected, nothing appended.
     std::optional<size_t> pending;  // Index into the batch's new events.
-    std::optional<Event> original;  // A replay of an already committed event.
+    std::optional<Event> original;  // A replay of an event of an earlier batch.
     bool duplicate = false;
   };
 
-  // The batch's view of the state: committed projection plus the effects of
-  // the batch's earlier commands. Only the writer thread uses it.
-  class BatchState {
-   public:
-    BatchState(const Projector& projector, const EventLog& log)
-        : projector_(projector), log_(log), next_seq_(projector.last_seq() + 1) {}
-
-    bool HasAccount(const std::string& account) const {
-      return opened_.contains(account) || projector_.HasAccount(account);
+  // One batch on its way through the pipeline: decided on the writer thread,
+  // appended on the append thread, then applied, published and answered on
+  // the writer thread.
+  struct Batch {
+    Batch(std::vector<Pending> taken, const Projector& projector, const EventLog& log,
+          const Batch* previous)
+        : commands(std::move(taken)),
+          state(projector, log, previous != nullptr ? &previous->state : nullptr, commands.size()) {
     }
 
-    int64_t BalanceOf(const std::string& account) const {
-      auto it = balances_.find(account);
-      if (it != balances_.end()) return it->second;
-      return projector_.Balance(account).value_or(0);
-    }
-
-    // The committed or pending event recorded under `transaction_id`.
-    // nullopt if none; an error if the log cannot be read.
-    absl::StatusOr<std::optional<Event>> FindTransaction(const std::string& transaction_id,
-                                                         std::optional<size_t>* pending_index) {
-      *pending_index = std::nullopt;
-      if (auto it = pending_by_transaction_.find(transaction_id);
-          it != pending_by_transaction_.end()) {
-        *pending_index = it->second;
-        return std::optional<Event>(events_[it->second]);
-      }
-      std::optional<int64_t> seq = projector_.SeqOfTransaction(transaction_id);
-      if (!seq) return std::optional<Event>();
-      absl::StatusOr<std::vector<Event>> read = log_.ReadSeqs({*seq});
-      if (!read.ok()) return read.status();
-      if (read->front().transaction_id != transaction_id) {
-        // Two ids with one 128-bit key: never expected (see Projector).
-        return absl::InternalError("transaction_id key collision");
-      }
-      return std::optional<Event>(std::move(read->front()));
-    }
-
-    // Whether `account` took part in the transaction `event` (at `seq`).
-    bool IsParty(const std::string& account, const Event& event,
-                 std::optional<size_t> pending_index) const {
-      if (pending_index) return event.from_account == account || event.to_account == account;
-      absl::Span<const int64_t> seqs = projector_.AccountSeqs(account);
-      return std::binary_search(seqs.begin(), seqs.end(), event.seq);
-    }
-
-    size_t Add(Event event) {
-      event.seq = next_seq_++;
-      switch (event.type) {
-        case EventType::kAccountOpened:
-          opened_.insert(event.to_account);
-          balances_[event.to_account] = 0;
-          break;
-        case EventType::kTokensMinted:
-          balances_[event.to_account] = event.to_balance;
-          break;
-        case EventType::kTokensTransferred:
-          balances_[event.from_account] = event.from_balance;
-          balances_[event.to_account] = event.to_balance;
-          break;
-        case EventType::kTransactionNoteSet:
-          break;
-      }
-      if (event.type == EventType::kTokensMinted || event.type == EventType::kTokensTransferred) {
-        pending_by_transaction_[event.transaction_id] = events_.size();
-      }
-      events_.push_back(std::move(event));
-      return events_.size() - 1;
-    }
-
-    std::vector<Event>& events() { return events_; }
-
-   private:
-    const Projector& projector_;
-    const EventLog& log_;
-    int64_t next_seq_;
-    std::vector<Event> events_;
-    absl::flat_hash_set<std::string> opened_;
-    absl::flat_hash_map<std::string, int64_t> balances_;
-    absl::flat_hash_map<std::string, size_t> pending_by_transaction_;
+    std::vector<Pending> commands;
+    std::vector<Outcome> outcomes;
+    BatchState state;
+    // Set by the append stage (guarded by queue_mutex_ until append_done_,
+    // then the writer's), or copied from a failed batch this one was decided
+    // on top of.
+    absl::Status committed;
+    std::optional<absl::Duration> commit_latency;  // Set if Append ran.
   };
 
   static absl::Status AccountNotFound(std::string_view account) {
@@ -299,43 +244,110 @@ class Ledger::Impl {
   // it reads without the lock that other threads need.
   const Projector& WriterProjection() const { return projector_; }
 
+  // The writer's pipeline: while batch N is appended on the append thread,
+  // batch N+1 is decided against the projection plus N's events. N+1 goes to
+  // the append stage only once N has committed; then N is applied, published
+  // and answered. If N's append fails, N+1 (decided on top of it) fails with
+  // it, and the batch after is decided afresh from the committed projection.
   void RunWriter() {
-    std::vector<Pending> batch;
+    std::unique_ptr<Batch> in_flight;  // In, or done with, the append stage.
     for (;;) {
-      batch.clear();
+      std::vector<Pending> taken;
       {
         std::unique_lock lock(queue_mutex_);
-        queue_changed_.wait(lock, [this] { return !queue_.empty() || stopping_; });
-        if (queue_.empty()) return;  // Stopping, and every command is done.
+        writer_wakeup_.wait(lock, [&] {
+          return !queue_.empty() || stopping_ || (in_flight != nullptr && append_done_);
+        });
+        if (queue_.empty() && in_flight == nullptr) return;  // Stopping, every command done.
         const size_t count = std::min(queue_.size(), options_.batch_size_max);
+        taken.reserve(count);
         for (size_t i = 0; i < count; ++i) {
-          batch.push_back(std::move(queue_.front()));
+          taken.push_back(std::move(queue_.front()));
           queue_.pop_front();
         }
       }
-      ProcessBatch(batch);
+      std::unique_ptr<Batch> next;
+      if (!taken.empty()) next = DecideBatch(std::move(taken), in_flight.get());
+      if (in_flight != nullptr) {
+        AwaitAppend();
+        if (next != nullptr && !in_flight->committed.ok()) {
+          next->committed = in_flight->committed;
+          Finish(*in_flight);
+          Finish(*next);
+          in_flight = nullptr;
+          continue;
+        }
+        if (next != nullptr) StartAppend(next.get());
+        Finish(*in_flight);
+      } else if (next != nullptr) {
+        StartAppend(next.get());
+      }
+      in_flight = std::move(next);
     }
   }
 
-  void ProcessBatch(std::vector<Pending>& batch) {
-    BatchState state(WriterProjection(), *log_);
-    std::vector<Outcome> outcomes;
-    outcomes.reserve(batch.size());
-    for (Pending& pending : batch) {
-      outcomes.push_back(
-          std::visit([&](const auto& command) { return Decide(command, state); }, pending.command));
+  std::unique_ptr<Batch> DecideBatch(std::vector<Pending> taken, const Batch* previous) {
+    auto batch = std::make_unique<Batch>(std::move(taken), WriterProjection(), *log_, previous);
+    batch->outcomes.reserve(batch->commands.size());
+    for (Pending& pending : batch->commands) {
+      batch->outcomes.push_back(std::visit(
+          [&](const auto& command) { return Decide(command, batch->state); }, pending.command));
     }
+    return batch;
+  }
 
-    std::vector<Event>& events = state.events();
-    absl::Status committed = absl::OkStatus();
-    if (!events.empty()) {
-      const auto start = std::chrono::steady_clock::now();
-      committed = log_->Append(events);
-      const absl::Duration latency = absl::FromChrono(std::chrono::steady_clock::now() - start);
-      if (options_.on_commit) options_.on_commit(events.size(), latency, committed.ok());
+  // --- The append stage: one batch at a time, on its own thread. ---
+
+  void StartAppend(Batch* batch) {
+    {
+      std::lock_guard lock(queue_mutex_);
+      append_job_ = batch;
+      append_done_ = false;
     }
+    appender_wakeup_.notify_one();
+  }
 
-    if (committed.ok() && !events.empty()) {
+  void AwaitAppend() {
+    std::unique_lock lock(queue_mutex_);
+    writer_wakeup_.wait(lock, [this] { return append_done_; });
+  }
+
+  void RunAppender() {
+    for (;;) {
+      Batch* batch;
+      {
+        std::unique_lock lock(queue_mutex_);
+        appender_wakeup_.wait(lock,
+                              [this] { return append_job_ != nullptr || appender_stopping_; });
+        if (append_job_ == nullptr) return;
+        batch = std::exchange(append_job_, nullptr);
+      }
+      const std::vector<Event>& events = batch->state.events();
+      absl::Status committed = absl::OkStatus();
+      std::optional<absl::Duration> latency;
+      if (!events.empty()) {
+        const auto start = std::chrono::steady_clock::now();
+        committed = log_->Append(events);
+        latency = absl::FromChrono(std::chrono::steady_clock::now() - start);
+      }
+      {
+        std::lock_guard lock(queue_mutex_);
+        batch->committed = std::move(committed);
+        batch->commit_latency = latency;
+        append_done_ = true;
+      }
+      writer_wakeup_.notify_one();
+    }
+  }
+
+  // Applies, publishes and answers a batch whose append is over (or that
+  // failed with the batch it was decided on).
+  void Finish(Batch& batch) {
+    const std::vector<Event>& events = batch.state.events();
+    if (batch.commit_latency && options_.on_commit) {
+      options_.on_commit(events.size(), *batch.commit_latency, batch.committed.ok());
+    }
+    if (batch.committed.ok() && !events.empty()) {
       {
         std::unique_lock lock(projection_mutex_);
         for (const Event& event : events) {
@@ -348,9 +360,8 @@ class Ledger::Impl {
       }
       Publish(events);
     }
-
-    for (size_t i = 0; i < batch.size(); ++i) {
-      Complete(std::move(batch[i].done), outcomes[i], events, committed);
+    for (size_t i = 0; i < batch.commands.size(); ++i) {
+      Complete(std::move(batch.commands[i].done), batch.outcomes[i], events, batch.committed);
     }
   }
 
@@ -390,24 +401,25 @@ class Ledger::Impl {
   // Resolves a transaction_id the command carries: a fresh one proceeds
   // (nullopt); a reused one becomes a replay or a conflict (an Outcome).
   std::optional<Outcome> CheckReuse(const std::string& transaction_id,
-                                    const TransactionKeyFields& fields, BatchState& state) {
-    std::optional<size_t> pending_index;
-    absl::StatusOr<std::optional<Event>> found =
-        state.FindTransaction(transaction_id, &pending_index);
+                                    const TransactionKeyFields& fields, const BatchState& state) {
+    absl::StatusOr<std::optional<BatchState::Transaction>> found =
+        state.FindTransaction(transaction_id);
     if (!found.ok()) {
       return Rejected(MakeError(ErrorCode::kUnavailable, ToStd(found.status().message())));
     }
     if (!found->has_value()) return std::nullopt;
-    if (!fields.Matches(**found)) {
+    BatchState::Transaction& transaction = **found;
+    if (!fields.Matches(transaction.event)) {
       return Rejected(MakeError(ErrorCode::kTransactionIdConflict,
                                 "transaction_id was already used with other parameters"));
     }
     Outcome outcome;
     outcome.duplicate = true;
-    if (pending_index) {
-      outcome.pending = pending_index;  // Answered once its batch commits.
+    if (transaction.own_index) {
+      outcome.pending = transaction.own_index;  // Answered once its batch commits.
     } else {
-      outcome.original = std::move(**found);
+      // Committed, or in the batch ahead: this batch commits only after it.
+      outcome.original = std::move(transaction.event);
     }
     return outcome;
   }
@@ -525,12 +537,11 @@ class Ledger::Impl {
     }
     if (absl::Status status = ValidateNote(command.note); !status.ok()) return Rejected(status);
     if (!state.HasAccount(*actor)) return Rejected(AccountNotFound(*actor));
-    std::optional<size_t> pending_index;
-    absl::StatusOr<std::optional<Event>> found =
-        state.FindTransaction(command.transaction_id, &pending_index);
+    absl::StatusOr<std::optional<BatchState::Transaction>> found =
+        state.FindTransaction(command.transaction_id);
     if (!found.ok())
       return Rejected(MakeError(ErrorCode::kUnavailable, ToStd(found.status().message())));
-    if (!found->has_value() || !state.IsParty(*actor, **found, pending_index)) {
+    if (!found->has_value() || !state.IsParty(*actor, **found)) {
       return Rejected(
           MakeError(ErrorCode::kTransactionNotFound, "no transaction with this id involves you"));
     }
@@ -551,14 +562,22 @@ class Ledger::Impl {
   Projector projector_ ABSL_GUARDED_BY(projection_mutex_);
 
   std::mutex queue_mutex_;
-  std::condition_variable queue_changed_;
+  // Commands queued, stopping, or an append done.
+  std::condition_variable writer_wakeup_;
   std::deque<Pending> queue_ ABSL_GUARDED_BY(queue_mutex_);
   bool stopping_ ABSL_GUARDED_BY(queue_mutex_) = false;
+  // The append stage's hand-off, under the queue's mutex so that the writer
+  // waits for "commands or a finished append" on one condition variable.
+  std::condition_variable appender_wakeup_;
+  Batch* append_job_ ABSL_GUARDED_BY(queue_mutex_) = nullptr;
+  bool append_done_ ABSL_GUARDED_BY(queue_mutex_) = false;
+  bool appender_stopping_ ABSL_GUARDED_BY(queue_mutex_) = false;
 
   std::mutex subscribers_mutex_;
   std::vector<Subscriber*> subscribers_ ABSL_GUARDED_BY(subscribers_mutex_);
 
   std::thread writer_;
+  std::thread appender_;
 };
 
 absl::StatusOr<std::unique_ptr<Ledger>> Ledger::Open(std::unique_ptr<EventLog> log,

@@ -1,18 +1,20 @@
-// Ledger: the sequencer. One writer thread owns the projection and the log's
-// append path; callers on any thread submit commands and get their result via
-// a callback or a future.
+// Ledger: the sequencer. One writer thread owns the projection and decides
+// every command; an append thread owns the log's append path. Callers on any
+// thread submit commands and get their result via a callback or a future.
 //
-// The writer drains up to batch_size_max commands, validates each against the
-// projection plus the batch's earlier commands, appends the accepted events in
-// one transaction (group commit), then applies them to the projection,
-// publishes them to the subscribers in seq order, and completes the callers.
-// If the append fails, nothing of the batch is applied or published, every
-// caller in it gets kUnavailable (ErrorCode::kUnavailable), and the ledger
-// keeps serving.
+// The writer drains up to batch_size_max commands and validates each against
+// the projection plus the batch's earlier commands. The accepted events are
+// appended in one transaction (group commit) on the append thread, while the
+// writer already decides the next batch on top of this one's events. Once the
+// append commits, the writer applies the batch to the projection, publishes
+// it to the subscribers in seq order, and completes the callers. If the
+// append fails, nothing of the batch is applied or published, every caller in
+// it, and in the batch decided on top of it, gets kUnavailable
+// (ErrorCode::kUnavailable), and the ledger keeps serving.
 //
 // Thread-safety: every public method may be called from any thread. Reads see
-// committed state only. Done callbacks and Subscriber::OnEvents run on the
-// writer thread and must not block.
+// committed state only. Done callbacks, Subscriber::OnEvents and on_commit
+// run on the writer thread and must not block.
 #ifndef SBD_ENGINE_LEDGER_H_
 #define SBD_ENGINE_LEDGER_H_
 
@@ -45,7 +47,8 @@ class Ledger {
     size_t accounts_expected = kAccountsExpectedDefault;
     // Milliseconds since the Unix epoch; tests inject a fixed clock.
     std::function<int64_t()> clock_ms;
-    // Called on the writer thread after every append attempt (metrics).
+    // Called on the writer thread after every append attempt (metrics), with
+    // the append's own duration (one transaction and its fsync).
     std::function<void(size_t batch_size, absl::Duration commit_latency, bool ok)> on_commit;
   };
 

@@ -9,9 +9,12 @@
 // a fresh replay of the log, that the total is conserved and that no
 // acknowledged event is missing.
 //
-// Determinism: each round's first command is one that always appends, and the
-// log holds that append at a gate until the rest of the round is queued, so
-// every round is exactly two batches. The command stream, the batches and the
+// Determinism: each round's last command is one that always appends, and its
+// done callback holds the ledger's writer thread (a WriterHold) until the
+// whole next round is queued. So every round is cut into batches of exactly
+// kBatchSizeMax commands, each decided while the batch ahead of it is being
+// appended (the pipeline): a failed or crashed append also fails the batch
+// already decided on top of it. The command stream, the batches and the
 // fault schedule are therefore functions of the seed alone. A failure prints
 // its seed; SBD_SIM_SEED=<seed> reruns exactly that one.
 #include <signal.h>
@@ -32,35 +35,23 @@
 #include "engine/validation.h"
 #include "gtest/gtest.h"
 #include "tests/engine/memory_event_log.h"
+#include "tests/engine/writer_hold.h"
 
 namespace sbd {
 namespace {
 
 using ::sbd::testing::MemoryEventLog;
+using ::sbd::testing::WriterHold;
 
-// The log under test: a MemoryEventLog behind a gate and a seeded fault plan.
+// Small, so that a round of up to 31 commands spans several pipelined batches.
+constexpr size_t kBatchSizeMax = 6;
+
+// The log under test: a MemoryEventLog behind a seeded fault plan.
 class SimulatedLog : public EventLog {
  public:
   SimulatedLog(std::shared_ptr<MemoryEventLog::Store> store, uint64_t seed)
       : inner_(std::move(store)), random_(seed) {}
 
-  // The next append waits at the gate until Open() is called.
-  void CloseGate() {
-    std::lock_guard lock(mutex_);
-    gate_open_ = false;
-    waiting_ = false;
-  }
-  void AwaitAppendAtGate() {
-    std::unique_lock lock(mutex_);
-    changed_.wait(lock, [this] { return waiting_; });
-  }
-  void OpenGate() {
-    {
-      std::lock_guard lock(mutex_);
-      gate_open_ = true;
-    }
-    changed_.notify_all();
-  }
   // The next append crashes the "process": it reaches the log or not (a coin
   // flip), fails, and so does every append after it.
   void CrashAtNextAppend() {
@@ -77,11 +68,7 @@ class SimulatedLog : public EventLog {
     bool crash = false;
     bool persist_on_crash = false;
     {
-      std::unique_lock lock(mutex_);
-      waiting_ = true;
-      changed_.notify_all();
-      changed_.wait(lock, [this] { return gate_open_; });
-      waiting_ = false;
+      std::lock_guard lock(mutex_);
       if (crashed_) return absl::UnavailableError("crashed");
       crash = crash_next_;
       crash_next_ = false;
@@ -108,9 +95,6 @@ class SimulatedLog : public EventLog {
  private:
   MemoryEventLog inner_;
   std::mutex mutex_;
-  std::condition_variable changed_;
-  bool gate_open_ ABSL_GUARDED_BY(mutex_) = true;
-  bool waiting_ ABSL_GUARDED_BY(mutex_) = false;
   bool crash_next_ ABSL_GUARDED_BY(mutex_) = false;
   bool crashed_ ABSL_GUARDED_BY(mutex_) = false;
   std::mt19937_64 random_ ABSL_GUARDED_BY(mutex_);
@@ -213,6 +197,7 @@ struct Model {
 class Simulation {
  public:
   explicit Simulation(uint64_t seed) : seed_(seed), random_(seed) {}
+  ~Simulation() { ReleaseWriter(); }
 
   // Runs the whole simulation; stops at the first divergence (a gtest
   // failure naming the seed).
@@ -284,23 +269,44 @@ class Simulation {
                        absl::StrCat("gate-", seed_, "-", next_id_++)};
   }
 
+  // Queues the whole round behind the writer held by the previous round's
+  // gate command, then lets it run until this round's gate command holds it.
   void RunRound() {
-    std::vector<Command> commands{GateCommand()};
+    if (hold_ == nullptr) {
+      HoldWriter(GateCommand());
+      CheckHeld();
+    }
+    std::vector<Command> commands;
     const int count = Uniform(1, 30);
     for (int i = 0; i < count; ++i) commands.push_back(RandomCommand());
     if (Chance(0.05)) log_->CrashAtNextAppend();
 
-    log_->CloseGate();
     std::vector<std::future<absl::StatusOr<CommandResult>>> replies;
-    replies.push_back(ledger_->Submit(commands[0]));
-    log_->AwaitAppendAtGate();  // The gate command is alone in batch one.
-    for (size_t i = 1; i < commands.size(); ++i) replies.push_back(ledger_->Submit(commands[i]));
-    log_->OpenGate();  // Batch two is everything else.
-
+    for (const Command& command : commands) replies.push_back(ledger_->Submit(command));
+    HoldWriter(GateCommand());
     for (size_t i = 0; i < commands.size(); ++i) {
       Check(commands[i], replies[i].get());
       if (::testing::Test::HasFailure()) return;
     }
+    CheckHeld();
+  }
+
+  // Submits `gate`, whose callback will hold the writer, releases the current
+  // hold and waits until the writer is held again: every command queued
+  // before `gate` is then answered.
+  void HoldWriter(Command gate) {
+    auto hold = std::make_unique<WriterHold>();
+    ledger_->Submit(gate, hold->Callback());
+    ReleaseWriter();
+    held_reply_ = hold->AwaitHeld();
+    held_command_ = std::move(gate);
+    hold_ = std::move(hold);  // The writer has left the old hold's callback.
+  }
+
+  void CheckHeld() { Check(held_command_, held_reply_); }
+
+  void ReleaseWriter() {
+    if (hold_ != nullptr) hold_->Release();
   }
 
   void Check(const Command& command, const absl::StatusOr<CommandResult>& reply) {
@@ -360,10 +366,13 @@ class Simulation {
   }
 
   void Reopen() {
+    ReleaseWriter();
     ledger_.reset();
+    hold_.reset();
     auto log = std::make_unique<SimulatedLog>(store_, seed_ * 7919 + reopen_count_++);
     log_ = log.get();
     Ledger::Options options;
+    options.batch_size_max = kBatchSizeMax;
     options.clock_ms = [] { return int64_t{1795705445123}; };
     auto ledger = Ledger::Open(std::move(log), options);
     ASSERT_TRUE(ledger.ok()) << "seed " << seed_ << ": " << ledger.status();
@@ -398,6 +407,11 @@ class Simulation {
   std::mt19937_64 random_;
   std::shared_ptr<MemoryEventLog::Store> store_ = std::make_shared<MemoryEventLog::Store>();
   SimulatedLog* log_ = nullptr;
+  // Declared before ledger_: the writer may be inside its callback until the
+  // ledger is destroyed.
+  std::unique_ptr<WriterHold> hold_;
+  Command held_command_;
+  absl::StatusOr<CommandResult> held_reply_;
   std::unique_ptr<Ledger> ledger_;
   Model model_;
   std::map<int64_t, Event> acked_;
