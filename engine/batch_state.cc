@@ -20,18 +20,13 @@ BatchState::BatchState(const Projector& projector, const EventLog& log, const Ba
 // The batch ahead is consulted for its own events only: the one before it
 // was applied to the projection before this batch was decided.
 
-bool BatchState::HasAccount(std::string_view account) const {
-  return opened_.contains(account) ||
-         (previous_ != nullptr && previous_->opened_.contains(account)) ||
-         projector_.HasAccount(account);
-}
-
-int64_t BatchState::BalanceOf(std::string_view account) const {
+std::optional<int64_t> BatchState::Balance(std::string_view account) const {
+  // Every account an overlay touches has a balance there, opened ones too.
   for (const BatchState* state : {this, previous_}) {
     if (state == nullptr) break;
     if (auto it = state->balances_.find(account); it != state->balances_.end()) return it->second;
   }
-  return projector_.Balance(account).value_or(0);
+  return projector_.Balance(account);
 }
 
 const Event* BatchState::FindUncommitted(std::string_view transaction_id,
@@ -75,7 +70,6 @@ size_t BatchState::Add(Event event) {
   const Event& added = events_.emplace_back(std::move(event));
   switch (added.type) {
     case EventType::kAccountOpened:
-      opened_.insert(added.to_account);
       balances_[added.to_account] = 0;
       break;
     case EventType::kTokensMinted:

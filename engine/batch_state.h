@@ -18,7 +18,6 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
-#include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "engine/event.h"
 #include "engine/event_log.h"
@@ -38,8 +37,8 @@ class BatchState {
   BatchState(const BatchState&) = delete;
   BatchState& operator=(const BatchState&) = delete;
 
-  bool HasAccount(std::string_view account) const;
-  int64_t BalanceOf(std::string_view account) const;
+  // The account's balance; nullopt if it does not exist.
+  std::optional<int64_t> Balance(std::string_view account) const;
 
   // A transfer or mint found by its transaction_id.
   struct Transaction {
@@ -71,7 +70,6 @@ class BatchState {
   const BatchState* const previous_;
   int64_t next_seq_;
   std::vector<Event> events_;
-  absl::flat_hash_set<std::string_view> opened_;
   absl::flat_hash_map<std::string_view, int64_t> balances_;
   absl::flat_hash_map<std::string_view, size_t> index_by_transaction_;
 };

@@ -436,7 +436,7 @@ class Ledger::Impl {
   Outcome Decide(const OpenAccountCommand& command, BatchState& state) {
     absl::StatusOr<std::string> account = CanonicalUsername(command.account);
     if (!account.ok()) return Rejected(account.status());
-    if (state.HasAccount(*account)) {
+    if (state.Balance(*account).has_value()) {
       return Rejected(MakeError(ErrorCode::kAccountExists,
                                 absl::StrCat("account '", *account, "' already exists")));
     }
@@ -468,8 +468,9 @@ class Ledger::Impl {
         return std::move(*reuse);
       }
     }
-    if (!state.HasAccount(*account)) return Rejected(AccountNotFound(*account));
-    const int64_t balance = state.BalanceOf(*account);
+    const std::optional<int64_t> found = state.Balance(*account);
+    if (!found) return Rejected(AccountNotFound(*account));
+    const int64_t balance = *found;
     if (*amount > kAmountMax - balance) {
       return Rejected(
           MakeError(ErrorCode::kBalanceOverflow, "the balance would exceed 9007199254740991"));
@@ -506,10 +507,12 @@ class Ledger::Impl {
         return std::move(*reuse);
       }
     }
-    if (!state.HasAccount(*from)) return Rejected(AccountNotFound(*from));
-    if (!state.HasAccount(*to)) return Rejected(AccountNotFound(*to));
-    const int64_t from_balance = state.BalanceOf(*from);
-    const int64_t to_balance = state.BalanceOf(*to);
+    const std::optional<int64_t> from_found = state.Balance(*from);
+    if (!from_found) return Rejected(AccountNotFound(*from));
+    const std::optional<int64_t> to_found = state.Balance(*to);
+    if (!to_found) return Rejected(AccountNotFound(*to));
+    const int64_t from_balance = *from_found;
+    const int64_t to_balance = *to_found;
     if (from_balance < *amount) {
       return Rejected(MakeError(ErrorCode::kInsufficientFunds, "Insufficient sbd_tokens"));
     }
@@ -536,7 +539,7 @@ class Ledger::Impl {
       return Rejected(status);
     }
     if (absl::Status status = ValidateNote(command.note); !status.ok()) return Rejected(status);
-    if (!state.HasAccount(*actor)) return Rejected(AccountNotFound(*actor));
+    if (!state.Balance(*actor).has_value()) return Rejected(AccountNotFound(*actor));
     absl::StatusOr<std::optional<BatchState::Transaction>> found =
         state.FindTransaction(command.transaction_id);
     if (!found.ok())
