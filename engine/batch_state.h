@@ -60,6 +60,11 @@ class BatchState {
 
   const std::vector<Event>& events() const { return events_; }
 
+  // The events, to be moved into the callers' answers once the batch is
+  // applied and published. Moving from them spends this state: its overlay
+  // keys view the events, so no later batch may be decided on top of it.
+  std::vector<Event>& events_to_answer() { return events_; }
+
  private:
   // This batch's or the previous batch's event under `transaction_id`.
   const Event* FindUncommitted(std::string_view transaction_id,

@@ -31,7 +31,7 @@ char* WriteDigits(int value, int width, char* out) {
 
 }  // namespace
 
-std::string FormatTimestamp(int64_t timestamp_ms) {
+char* FormatTimestampTo(int64_t timestamp_ms, char* out) {
   // Civil-date arithmetic (C++20 <chrono>) and fixed-width digits rather than
   // absl::FormatTime or printf: UTC needs no time-zone lookup, and this runs
   // for every message sent (printf alone was 13% of the writer thread).
@@ -40,8 +40,8 @@ std::string FormatTimestamp(int64_t timestamp_ms) {
   const sys_days day = floor<days>(time);
   const year_month_day date{day};
   const hh_mm_ss<milliseconds> clock{time - day};
-  std::string text(24, ' ');  // YYYY-MM-DDTHH:MM:SS.mmmZ
-  char* out = WriteDigits(static_cast<int>(date.year()), 4, text.data());
+  // YYYY-MM-DDTHH:MM:SS.mmmZ
+  out = WriteDigits(static_cast<int>(date.year()), 4, out);
   *out++ = '-';
   out = WriteDigits(static_cast<int>(static_cast<unsigned>(date.month())), 2, out);
   *out++ = '-';
@@ -54,7 +54,13 @@ std::string FormatTimestamp(int64_t timestamp_ms) {
   out = WriteDigits(static_cast<int>(clock.seconds().count()), 2, out);
   *out++ = '.';
   out = WriteDigits(static_cast<int>(clock.subseconds().count()), 3, out);
-  *out = 'Z';
+  *out++ = 'Z';
+  return out;
+}
+
+std::string FormatTimestamp(int64_t timestamp_ms) {
+  std::string text(kTimestampLength, ' ');
+  FormatTimestampTo(timestamp_ms, text.data());
   return text;
 }
 

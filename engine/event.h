@@ -7,6 +7,7 @@
 #ifndef SBD_ENGINE_EVENT_H_
 #define SBD_ENGINE_EVENT_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -45,6 +46,11 @@ struct Event {
 
 // "2026-11-26T15:04:05.123Z": the wire form of timestamp_ms.
 std::string FormatTimestamp(int64_t timestamp_ms);
+
+// FormatTimestamp without allocating: writes its kTimestampLength characters
+// at `out` and returns the end.
+inline constexpr size_t kTimestampLength = 24;
+char* FormatTimestampTo(int64_t timestamp_ms, char* out);
 
 }  // namespace sbd
 

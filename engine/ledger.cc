@@ -291,7 +291,7 @@ class Ledger::Impl {
     batch->outcomes.reserve(batch->commands.size());
     for (Pending& pending : batch->commands) {
       batch->outcomes.push_back(std::visit(
-          [&](const auto& command) { return Decide(command, batch->state); }, pending.command));
+          [&](auto& command) { return Decide(command, batch->state); }, pending.command));
     }
     return batch;
   }
@@ -360,8 +360,15 @@ class Ledger::Impl {
       }
       Publish(events);
     }
+    // Published and applied: the batch's events are no longer needed (the
+    // batch decided on top of this one is decided already), so each caller
+    // gets its event moved, not copied, unless a replay in the batch shares it.
+    std::vector<Event>& answers = batch.state.events_to_answer();
+    const bool shared = std::any_of(batch.outcomes.begin(), batch.outcomes.end(),
+                                    [](const Outcome& o) { return o.duplicate && o.pending; });
     for (size_t i = 0; i < batch.commands.size(); ++i) {
-      Complete(std::move(batch.commands[i].done), batch.outcomes[i], events, batch.committed);
+      Complete(std::move(batch.commands[i].done), batch.outcomes[i], answers, !shared,
+               batch.committed);
     }
   }
 
@@ -377,7 +384,7 @@ class Ledger::Impl {
   // A failed append fails every caller of the batch, even one whose command
   // was rejected or replayed: its answer was decided against a state that
   // included the batch's earlier, now discarded, commands.
-  static void Complete(Done done, Outcome& outcome, const std::vector<Event>& events,
+  static void Complete(Done done, Outcome& outcome, std::vector<Event>& events, bool move_event,
                        const absl::Status& committed) {
     if (!committed.ok()) {
       std::move(done)(
@@ -388,7 +395,9 @@ class Ledger::Impl {
     } else if (outcome.original) {
       std::move(done)(CommandResult{std::move(*outcome.original), true});
     } else {
-      std::move(done)(CommandResult{events[*outcome.pending], outcome.duplicate});
+      Event& event = events[*outcome.pending];
+      std::move(done)(
+          CommandResult{move_event ? std::move(event) : Event(event), outcome.duplicate});
     }
   }
 
@@ -433,26 +442,32 @@ class Ledger::Impl {
     return event;
   }
 
-  Outcome Decide(const OpenAccountCommand& command, BatchState& state) {
-    absl::StatusOr<std::string> account = CanonicalUsername(command.account);
-    if (!account.ok()) return Rejected(account.status());
-    if (state.Balance(*account).has_value()) {
+  // The Decide overloads canonicalise the command's names in place and move
+  // its strings into the event: the command is spent once decided.
+  Outcome Decide(OpenAccountCommand& command, BatchState& state) {
+    if (absl::Status status = CanonicalizeUsername(command.account); !status.ok()) {
+      return Rejected(std::move(status));
+    }
+    const std::string& account = command.account;
+    if (state.Balance(account).has_value()) {
       return Rejected(MakeError(ErrorCode::kAccountExists,
-                                absl::StrCat("account '", *account, "' already exists")));
+                                absl::StrCat("account '", account, "' already exists")));
     }
     Event event;
     event.type = EventType::kAccountOpened;
     event.timestamp_ms = options_.clock_ms();
-    event.actor = command.actor;
-    event.to_account = *account;
+    event.actor = std::move(command.actor);
+    event.to_account = std::move(command.account);
     Outcome outcome;
     outcome.pending = state.Add(std::move(event));
     return outcome;
   }
 
-  Outcome Decide(const MintCommand& command, BatchState& state) {
-    absl::StatusOr<std::string> account = CanonicalUsername(command.account);
-    if (!account.ok()) return Rejected(account.status());
+  Outcome Decide(MintCommand& command, BatchState& state) {
+    if (absl::Status status = CanonicalizeUsername(command.account); !status.ok()) {
+      return Rejected(std::move(status));
+    }
+    const std::string& account = command.account;
     absl::StatusOr<int64_t> amount = ValidateAmount(command.amount);
     if (!amount.ok()) return Rejected(amount.status());
     if (absl::Status status = ValidateNote(command.reason); !status.ok()) {
@@ -463,33 +478,38 @@ class Ledger::Impl {
       if (absl::Status status = ValidateTransactionId(command.transaction_id); !status.ok()) {
         return Rejected(status);
       }
-      TransactionKeyFields fields{EventType::kTokensMinted, "", *account, *amount};
+      TransactionKeyFields fields{EventType::kTokensMinted, "", account, *amount};
       if (std::optional<Outcome> reuse = CheckReuse(command.transaction_id, fields, state)) {
         return std::move(*reuse);
       }
     }
-    const std::optional<int64_t> found = state.Balance(*account);
-    if (!found) return Rejected(AccountNotFound(*account));
+    const std::optional<int64_t> found = state.Balance(account);
+    if (!found) return Rejected(AccountNotFound(account));
     const int64_t balance = *found;
     if (*amount > kAmountMax - balance) {
       return Rejected(
           MakeError(ErrorCode::kBalanceOverflow, "the balance would exceed 9007199254740991"));
     }
-    Event event = NewEvent(EventType::kTokensMinted, command.actor, command.transaction_id);
-    event.to_account = *account;
+    Event event = NewEvent(EventType::kTokensMinted, std::move(command.actor),
+                           std::move(command.transaction_id));
+    event.to_account = std::move(command.account);
     event.amount = *amount;
     event.to_balance = balance + *amount;
-    event.note = command.reason;
+    event.note = std::move(command.reason);
     Outcome outcome;
     outcome.pending = state.Add(std::move(event));
     return outcome;
   }
 
-  Outcome Decide(const TransferCommand& command, BatchState& state) {
-    absl::StatusOr<std::string> from = CanonicalUsername(command.from_account);
-    if (!from.ok()) return Rejected(from.status());
-    absl::StatusOr<std::string> to = CanonicalUsername(command.to_account);
-    if (!to.ok()) return Rejected(to.status());
+  Outcome Decide(TransferCommand& command, BatchState& state) {
+    if (absl::Status status = CanonicalizeUsername(command.from_account); !status.ok()) {
+      return Rejected(std::move(status));
+    }
+    if (absl::Status status = CanonicalizeUsername(command.to_account); !status.ok()) {
+      return Rejected(std::move(status));
+    }
+    const std::string& from = command.from_account;
+    const std::string& to = command.to_account;
     absl::StatusOr<int64_t> amount = ValidateAmount(command.amount);
     if (!amount.ok()) return Rejected(amount.status());
     if (absl::Status status = ValidateNote(command.note); !status.ok()) return Rejected(status);
@@ -498,19 +518,19 @@ class Ledger::Impl {
         return Rejected(status);
       }
     }
-    if (*from == *to) {
+    if (from == to) {
       return Rejected(MakeError(ErrorCode::kSelfTransfer, "cannot send tokens to yourself"));
     }
     if (!command.transaction_id.empty()) {
-      TransactionKeyFields fields{EventType::kTokensTransferred, *from, *to, *amount};
+      TransactionKeyFields fields{EventType::kTokensTransferred, from, to, *amount};
       if (std::optional<Outcome> reuse = CheckReuse(command.transaction_id, fields, state)) {
         return std::move(*reuse);
       }
     }
-    const std::optional<int64_t> from_found = state.Balance(*from);
-    if (!from_found) return Rejected(AccountNotFound(*from));
-    const std::optional<int64_t> to_found = state.Balance(*to);
-    if (!to_found) return Rejected(AccountNotFound(*to));
+    const std::optional<int64_t> from_found = state.Balance(from);
+    if (!from_found) return Rejected(AccountNotFound(from));
+    const std::optional<int64_t> to_found = state.Balance(to);
+    if (!to_found) return Rejected(AccountNotFound(to));
     const int64_t from_balance = *from_found;
     const int64_t to_balance = *to_found;
     if (from_balance < *amount) {
@@ -520,36 +540,39 @@ class Ledger::Impl {
       return Rejected(MakeError(ErrorCode::kBalanceOverflow,
                                 "the recipient's balance would exceed 9007199254740991"));
     }
-    Event event = NewEvent(EventType::kTokensTransferred, *from, command.transaction_id);
-    event.from_account = *from;
-    event.to_account = *to;
+    Event event = NewEvent(EventType::kTokensTransferred, from, std::move(command.transaction_id));
+    event.from_account = std::move(command.from_account);
+    event.to_account = std::move(command.to_account);
     event.amount = *amount;
     event.from_balance = from_balance - *amount;
     event.to_balance = to_balance + *amount;
-    event.note = command.note;
+    event.note = std::move(command.note);
     Outcome outcome;
     outcome.pending = state.Add(std::move(event));
     return outcome;
   }
 
-  Outcome Decide(const SetNoteCommand& command, BatchState& state) {
-    absl::StatusOr<std::string> actor = CanonicalUsername(command.actor);
-    if (!actor.ok()) return Rejected(actor.status());
+  Outcome Decide(SetNoteCommand& command, BatchState& state) {
+    if (absl::Status status = CanonicalizeUsername(command.actor); !status.ok()) {
+      return Rejected(std::move(status));
+    }
+    const std::string& actor = command.actor;
     if (absl::Status status = ValidateTransactionId(command.transaction_id); !status.ok()) {
       return Rejected(status);
     }
     if (absl::Status status = ValidateNote(command.note); !status.ok()) return Rejected(status);
-    if (!state.Balance(*actor).has_value()) return Rejected(AccountNotFound(*actor));
+    if (!state.Balance(actor).has_value()) return Rejected(AccountNotFound(actor));
     absl::StatusOr<std::optional<BatchState::Transaction>> found =
         state.FindTransaction(command.transaction_id);
     if (!found.ok())
       return Rejected(MakeError(ErrorCode::kUnavailable, ToStd(found.status().message())));
-    if (!found->has_value() || !state.IsParty(*actor, **found)) {
+    if (!found->has_value() || !state.IsParty(actor, **found)) {
       return Rejected(
           MakeError(ErrorCode::kTransactionNotFound, "no transaction with this id involves you"));
     }
-    Event event = NewEvent(EventType::kTransactionNoteSet, *actor, command.transaction_id);
-    event.note = command.note;
+    Event event = NewEvent(EventType::kTransactionNoteSet, std::move(command.actor),
+                           std::move(command.transaction_id));
+    event.note = std::move(command.note);
     Outcome outcome;
     outcome.pending = state.Add(std::move(event));
     return outcome;

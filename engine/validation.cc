@@ -56,17 +56,25 @@ std::optional<size_t> Utf8CodePoints(std::string_view text) {
 
 }  // namespace
 
-absl::StatusOr<std::string> CanonicalUsername(std::string_view name) {
-  std::string canonical = absl::AsciiStrToLower(ToAbsl(name));
-  if (canonical.empty() || canonical.size() > kUsernameLengthMax) {
+absl::Status CanonicalizeUsername(std::string& name) {
+  // Lowercasing keeps the length: check it first, then lower and check each
+  // character in one pass.
+  if (name.empty() || name.size() > kUsernameLengthMax) {
     return MakeError(ErrorCode::kInvalidUsername, "username must be 1 to 64 characters");
   }
-  for (char c : canonical) {
+  for (char& c : name) {
+    c = absl::ascii_tolower(static_cast<unsigned char>(c));
     if (!IsUsernameChar(c)) {
       return MakeError(ErrorCode::kInvalidUsername,
                        "username may contain only a-z, 0-9, '_', '.' and '-'");
     }
   }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> CanonicalUsername(std::string_view name) {
+  std::string canonical(name);
+  if (absl::Status status = CanonicalizeUsername(canonical); !status.ok()) return status;
   return canonical;
 }
 

@@ -21,6 +21,10 @@ inline constexpr size_t kTransactionIdLengthMax = 128;  // Printable ASCII bytes
 // Lowercases, then requires 1..64 chars of [a-z0-9_.-]: invalid_username.
 absl::StatusOr<std::string> CanonicalUsername(std::string_view name);
 
+// CanonicalUsername in place, without allocating: on success `name` is the
+// canonical form; on error (the same codes and messages) it is unspecified.
+absl::Status CanonicalizeUsername(std::string& name);
+
 // 1 <= amount <= 2^53-1 and a JSON integer: invalid_amount.
 absl::StatusOr<int64_t> ValidateAmount(const AmountField& amount);
 

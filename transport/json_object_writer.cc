@@ -1,5 +1,6 @@
 #include "transport/json_object_writer.h"
 
+#include <algorithm>
 #include <boost/json/serializer.hpp>
 #include <boost/json/string_view.hpp>
 #include <charconv>
@@ -54,6 +55,17 @@ void JsonObjectWriter::Key(std::string_view key) {
 }
 
 void JsonObjectWriter::AppendString(std::string_view text) {
+  // Printable ASCII other than '"' and '\\' is written as is by every JSON
+  // serializer: quote it directly. Anything else goes to Boost.JSON.
+  const bool plain = std::all_of(text.begin(), text.end(), [](char c) {
+    return c >= 0x20 && c <= 0x7e && c != '"' && c != '\\';
+  });
+  if (plain) {
+    out_.push_back('"');
+    out_.append(text);
+    out_.push_back('"');
+    return;
+  }
   thread_local boost::json::serializer serializer;
   serializer.reset(boost::json::string_view(text.data(), text.size()));
   char buffer[512];

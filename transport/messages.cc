@@ -63,8 +63,10 @@ std::optional<std::string> EncodeNotification(const Event& event, std::string_vi
   } else {
     return std::nullopt;
   }
+  char timestamp[kTimestampLength];
+  FormatTimestampTo(event.timestamp_ms, timestamp);
   writer->Field("transaction_id", event.transaction_id)
-      .Field("timestamp", FormatTimestamp(event.timestamp_ms));
+      .Field("timestamp", std::string_view(timestamp, kTimestampLength));
   if (transfer && !event.note.empty()) writer->Field("note", event.note);
   return writer->Finish();
 }

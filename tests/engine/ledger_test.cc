@@ -359,6 +359,40 @@ TEST_F(PipelineTest, TheNextBatchIsDecidedOnTopOfTheOneBeingAppended) {
   EXPECT_EQ(subscriber_.events().size(), static_cast<size_t>(ledger_->LastSeq()));
 }
 
+// Callers get their events moved out of the batch, except where a replay in
+// the same batch shares one: both then get it whole. Names arrive in any case
+// and are recorded canonical.
+TEST_F(PipelineTest, AReplayInTheSameBatchGetsTheWholeEvent) {
+  std::vector<absl::StatusOr<CommandResult>> results = RunHeld({
+      TransferCommand{"Alice", "BOB", AmountField::Integer(10), "first", "s1"},
+      TransferCommand{"alice", "Bob", AmountField::Integer(10), "", "s1"},
+      TransferCommand{"ALICE", "bob", AmountField::Integer(1), "", "s2"},
+      TransferCommand{"alice", "bob", AmountField::Integer(2), "", "s3"},
+  });
+  ASSERT_TRUE(results[0].ok()) << results[0].status();
+  ASSERT_TRUE(results[1].ok()) << results[1].status();
+  EXPECT_FALSE(results[0]->duplicate);
+  EXPECT_TRUE(results[1]->duplicate);
+  EXPECT_EQ(results[1]->event, results[0]->event);
+  EXPECT_EQ(results[0]->event.from_account, "alice");
+  EXPECT_EQ(results[0]->event.to_account, "bob");
+  EXPECT_EQ(results[0]->event.actor, "alice");
+  EXPECT_EQ(results[0]->event.note, "first");
+  EXPECT_EQ(results[0]->event.transaction_id, "s1");
+  ASSERT_TRUE(results[2].ok());
+  EXPECT_EQ(results[2]->event.transaction_id, "s2");
+  EXPECT_EQ(results[2]->event.from_balance, 100 - 1 - 10 - 1);
+  ASSERT_TRUE(results[3].ok());
+  EXPECT_EQ(results[3]->event.actor, "alice");
+  EXPECT_EQ(results[3]->event.to_account, "bob");
+  EXPECT_EQ(results[3]->event.transaction_id, "s3");
+  EXPECT_EQ(results[3]->event.to_balance, 1 + 10 + 1 + 2);
+  const std::vector<Event> published = subscriber_.events();
+  ASSERT_EQ(published.size(), static_cast<size_t>(ledger_->LastSeq()));
+  EXPECT_EQ(published[results[0]->event.seq - 1], results[0]->event);
+  EXPECT_EQ(published[results[3]->event.seq - 1], results[3]->event);
+}
+
 TEST_F(PipelineTest, AFailedAppendFailsTheBatchDecidedOnTopOfIt) {
   const int64_t last_seq = ledger_->LastSeq() + 1;  // After the hold's transfer.
   const size_t appends_before = log_->append_count() + 1;

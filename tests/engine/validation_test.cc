@@ -31,6 +31,64 @@ TEST(CanonicalUsername, RejectsCharactersOutsideTheAlphabet) {
   }
 }
 
+// The in-place form: the same rules, codes and messages as CanonicalUsername.
+absl::StatusOr<std::string> CanonicalizedInPlace(std::string name) {
+  if (absl::Status status = CanonicalizeUsername(name); !status.ok()) return status;
+  return name;
+}
+
+TEST(CanonicalizeUsername, LowercasesInPlace) {
+  EXPECT_EQ(*CanonicalizedInPlace("Alice"), "alice");
+  EXPECT_EQ(*CanonicalizedInPlace("BOB_1.X-Y"), "bob_1.x-y");
+  EXPECT_EQ(*CanonicalizedInPlace("already_lower.9-z"), "already_lower.9-z");
+  EXPECT_EQ(*CanonicalizedInPlace(std::string(64, 'Z')), std::string(64, 'z'));
+}
+
+TEST(CanonicalizeUsername, AgreesWithCanonicalUsername) {
+  std::vector<std::string> names = {"",
+                                    "a",
+                                    "A",
+                                    "MiXeD.Case_9-",
+                                    std::string(64, 'a'),
+                                    std::string(64, 'A'),
+                                    std::string(65, 'a'),
+                                    std::string(65, 'A'),
+                                    std::string(65, '!'),
+                                    "al ice",
+                                    "Bob!",
+                                    "c@rol",
+                                    "\xc3\x89ve",
+                                    std::string("a\0b", 3),
+                                    "tab\t",
+                                    "UPPER+"};
+  for (int byte = 0; byte < 256; ++byte) {
+    names.push_back("x" + std::string(1, static_cast<char>(byte)) + "Y");
+  }
+  for (const std::string& name : names) {
+    const absl::StatusOr<std::string> expected = CanonicalUsername(name);
+    const absl::StatusOr<std::string> in_place = CanonicalizedInPlace(name);
+    ASSERT_EQ(in_place.ok(), expected.ok()) << name;
+    if (expected.ok()) {
+      EXPECT_EQ(*in_place, *expected) << name;
+    } else {
+      EXPECT_EQ(CodeOf(in_place.status()), ErrorCode::kInvalidUsername) << name;
+      EXPECT_EQ(in_place.status(), expected.status()) << name;
+    }
+  }
+}
+
+TEST(CanonicalizeUsername, LengthAndAlphabetEdges) {
+  EXPECT_EQ(CodeOf(CanonicalizedInPlace("").status()), ErrorCode::kInvalidUsername);
+  EXPECT_TRUE(CanonicalizedInPlace(std::string(64, 'a')).ok());
+  EXPECT_EQ(CodeOf(CanonicalizedInPlace(std::string(65, 'a')).status()),
+            ErrorCode::kInvalidUsername);
+  // Too long and invalid: the length is reported, as CanonicalUsername does.
+  EXPECT_EQ(CanonicalizedInPlace(std::string(65, '!')).status().message(),
+            "username must be 1 to 64 characters");
+  EXPECT_EQ(CanonicalizedInPlace("Bob!").status().message(),
+            "username may contain only a-z, 0-9, '_', '.' and '-'");
+}
+
 TEST(ValidateAmount, IntegerEdges) {
   EXPECT_EQ(*ValidateAmount(AmountField::Integer(1)), 1);
   EXPECT_EQ(*ValidateAmount(AmountField::Integer(kAmountMax)), kAmountMax);

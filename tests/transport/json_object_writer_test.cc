@@ -35,6 +35,20 @@ TEST(JsonObjectWriter, WritesWhatBoostJsonSerializes) {
   EXPECT_EQ(written, boost::json::serialize(expected));
 }
 
+// Plain printable ASCII takes a fast path past the serializer: every byte,
+// alone and inside plain text, must still come out as Boost.JSON writes it.
+TEST(JsonObjectWriter, EveryByteAsBoostJsonSerializes) {
+  for (int byte = 0; byte < 256; ++byte) {
+    const char c = static_cast<char>(byte);
+    for (const std::string& text : {std::string(1, c), "ab" + std::string(1, c) + "cd"}) {
+      boost::json::object expected;
+      expected[text] = text;
+      EXPECT_EQ(JsonObjectWriter().String(text, text).Finish(), boost::json::serialize(expected))
+          << "byte " << byte;
+    }
+  }
+}
+
 TEST(JsonObjectWriter, EmptyObject) { EXPECT_EQ(JsonObjectWriter().Finish(), "{}"); }
 
 }  // namespace
