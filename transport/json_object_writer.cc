@@ -1,11 +1,24 @@
 #include "transport/json_object_writer.h"
 
-#include <algorithm>
+#include <array>
 #include <boost/json/serializer.hpp>
 #include <boost/json/string_view.hpp>
 #include <charconv>
 
 namespace sbd {
+namespace {
+
+// The bytes a JSON serializer may write other than as themselves: all but
+// printable ASCII, the quote and the backslash.
+constexpr std::array<bool, 256> kEscaped = [] {
+  std::array<bool, 256> escaped{};
+  for (int byte = 0; byte < 256; ++byte) {
+    escaped[byte] = byte < 0x20 || byte > 0x7e || byte == '"' || byte == '\\';
+  }
+  return escaped;
+}();
+
+}  // namespace
 
 JsonObjectWriter::JsonObjectWriter() {
   out_.reserve(256);
@@ -57,10 +70,9 @@ void JsonObjectWriter::Key(std::string_view key) {
 void JsonObjectWriter::AppendString(std::string_view text) {
   // Printable ASCII other than '"' and '\\' is written as is by every JSON
   // serializer: quote it directly. Anything else goes to Boost.JSON.
-  const bool plain = std::all_of(text.begin(), text.end(), [](char c) {
-    return c >= 0x20 && c <= 0x7e && c != '"' && c != '\\';
-  });
-  if (plain) {
+  bool escaped = false;
+  for (const char c : text) escaped |= kEscaped[static_cast<unsigned char>(c)];
+  if (!escaped) {
     out_.push_back('"');
     out_.append(text);
     out_.push_back('"');

@@ -2,6 +2,8 @@
 
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
+#include <string>
+#include <vector>
 
 #include "gtest/gtest.h"
 
@@ -40,7 +42,13 @@ TEST(JsonObjectWriter, WritesWhatBoostJsonSerializes) {
 TEST(JsonObjectWriter, EveryByteAsBoostJsonSerializes) {
   for (int byte = 0; byte < 256; ++byte) {
     const char c = static_cast<char>(byte);
-    for (const std::string& text : {std::string(1, c), "ab" + std::string(1, c) + "cd"}) {
+    std::vector<std::string> texts = {std::string(1, c)};
+    for (size_t at = 0; at < 20; ++at) {
+      std::string text = "abcdefghijklmnopqrst";
+      text[at] = c;
+      texts.push_back(text);
+    }
+    for (const std::string& text : texts) {
       boost::json::object expected;
       expected[text] = text;
       EXPECT_EQ(JsonObjectWriter().String(text, text).Finish(), boost::json::serialize(expected))
