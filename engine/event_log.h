@@ -4,7 +4,7 @@
 // and tests implement it in memory (with injected faults).
 //
 // Thread-safety: Append is called from one thread at a time (the ledger's
-// writer). Every read may be called from any thread, concurrently with Append,
+// append thread). Every read may be called from any thread, concurrently with Append,
 // and sees a committed prefix of the log.
 #ifndef SBD_ENGINE_EVENT_LOG_H_
 #define SBD_ENGINE_EVENT_LOG_H_

@@ -650,9 +650,13 @@ absl::StatusOr<std::unique_ptr<SqliteEventLog>> SqliteEventLog::Open(const std::
   }
   const char* step = "open";
   try {
+    // NOMUTEX: after Open only Append uses this connection, and EventLog's
+    // contract has one thread at a time call it, so SQLite's per-call
+    // connection mutex is pure cost (~13% of the engine bench's CPU).
     auto db = std::make_unique<SQLite::Database>(
         path,
-        options.read_only ? SQLite::OPEN_READONLY : SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE,
+        SQLite::OPEN_NOMUTEX | (options.read_only ? SQLite::OPEN_READONLY
+                                                  : SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE),
         kBusyTimeoutMs);
     step = "check the schema of";
     if (absl::Status status = CheckOrCreateSchema(*db, path, options.read_only); !status.ok()) {
