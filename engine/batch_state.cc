@@ -1,6 +1,5 @@
 #include "engine/batch_state.h"
 
-#include <algorithm>
 #include <cassert>
 #include <utility>
 
@@ -44,7 +43,7 @@ absl::StatusOr<std::optional<BatchState::Transaction>> BatchState::FindTransacti
     std::string_view transaction_id) const {
   std::optional<size_t> own_index;
   if (const Event* uncommitted = FindUncommitted(transaction_id, &own_index)) {
-    return Transaction{*uncommitted, own_index, false};
+    return Transaction{*uncommitted, own_index};
   }
   std::optional<int64_t> seq = projector_.SeqOfTransaction(transaction_id);
   if (!seq) return std::nullopt;
@@ -54,14 +53,12 @@ absl::StatusOr<std::optional<BatchState::Transaction>> BatchState::FindTransacti
     // Two ids with one 128-bit key: never expected (see Projector).
     return absl::InternalError("transaction_id key collision");
   }
-  return Transaction{std::move(read->front()), std::nullopt, true};
+  return Transaction{std::move(read->front()), std::nullopt};
 }
 
-bool BatchState::IsParty(std::string_view account, const Transaction& transaction) const {
+bool BatchState::IsParty(std::string_view account, const Transaction& transaction) {
   const Event& event = transaction.event;
-  if (!transaction.committed) return event.from_account == account || event.to_account == account;
-  absl::Span<const int64_t> seqs = projector_.AccountSeqs(account);
-  return std::binary_search(seqs.begin(), seqs.end(), event.seq);
+  return event.from_account == account || event.to_account == account;
 }
 
 size_t BatchState::Add(Event event) {

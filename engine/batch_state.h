@@ -45,15 +45,14 @@ class BatchState {
     Event event;
     // Set when the event is this batch's own (answered once it commits).
     std::optional<size_t> own_index;
-    // False for an event of this batch or the one ahead: not in the log yet.
-    bool committed = false;
   };
   // nullopt if no event carries `transaction_id`; an error if the log cannot
   // be read.
   absl::StatusOr<std::optional<Transaction>> FindTransaction(std::string_view transaction_id) const;
 
-  // Whether `account` took part in `transaction`.
-  bool IsParty(std::string_view account, const Transaction& transaction) const;
+  // Whether `account` took part in `transaction`: was its sender or its
+  // receiver (the event names both, committed or not).
+  static bool IsParty(std::string_view account, const Transaction& transaction);
 
   // Records `event` at the next seq; returns its index in events().
   size_t Add(Event event);

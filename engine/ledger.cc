@@ -566,7 +566,7 @@ class Ledger::Impl {
         state.FindTransaction(command.transaction_id);
     if (!found.ok())
       return Rejected(MakeError(ErrorCode::kUnavailable, ToStd(found.status().message())));
-    if (!found->has_value() || !state.IsParty(actor, **found)) {
+    if (!found->has_value() || !BatchState::IsParty(actor, **found)) {
       return Rejected(
           MakeError(ErrorCode::kTransactionNotFound, "no transaction with this id involves you"));
     }
