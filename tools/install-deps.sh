@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
-# Installs what the build and the tests need on Debian 12, skipping what is
-# already present. Idempotent; run as root. SBD_DEPS_BROWSER=1 also installs
-# what the wallet page's browser test needs: Chromium, and Node.js with npm
-# unless a node is already on the PATH (the test's npm packages are installed
-# by tests/browser/run.sh).
+# Installs what the build needs on Debian 12, skipping what is already
+# present. Idempotent; run as root. The base set builds every target (the
+# configure step looks for GoogleTest and Google Benchmark too), which is all
+# the demo (README command 1) needs. The test command adds:
+#   SBD_DEPS_TEST=1     clang, its sanitizer and fuzzer runtimes, clang-tidy
+#                       (tools/sanitize.sh, fuzz.sh, lint.sh);
+#   SBD_DEPS_BROWSER=1  what the wallet page's browser test needs: Chromium,
+#                       and Node.js with npm unless a node is already on the
+#                       PATH (its npm packages are installed by
+#                       tests/browser/run.sh).
 set -euo pipefail
 
 packages=(
@@ -11,9 +16,10 @@ packages=(
   libsqlitecpp-dev libsqlite3-dev libboost1.81-dev libboost-url1.81-dev libboost-json1.81-dev
   libboost-program-options1.81-dev libsimdjson-dev libabsl-dev libbenchmark-dev
   libgtest-dev libgmock-dev libssl-dev libjwt-dev
-  # Sanitizer builds, libFuzzer and clang-tidy (tools/sanitize.sh, fuzz.sh, lint.sh).
-  clang-14 libclang-rt-14-dev llvm-14 clang-tidy-14
 )
+if [[ "${SBD_DEPS_TEST:-0}" == 1 ]]; then
+  packages+=(clang-14 libclang-rt-14-dev llvm-14 clang-tidy-14)
+fi
 if [[ "${SBD_DEPS_BROWSER:-0}" == 1 ]]; then
   packages+=(chromium fonts-dejavu-core)
   command -v node >/dev/null && command -v npm >/dev/null || packages+=(nodejs npm)

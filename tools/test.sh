@@ -2,7 +2,7 @@
 # Installs what is missing, builds, and runs the whole test suite with ctest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-SBD_DEPS_BROWSER=1 tools/install-deps.sh
+SBD_DEPS_TEST=1 SBD_DEPS_BROWSER=1 tools/install-deps.sh
 tools/build.sh
 # The suite under ASan+UBSan and under TSan, and each fuzz target for a short
 # bounded run (SBD_TEST_QUICK=1 skips these, for a fast local loop); then the

@@ -55,11 +55,12 @@ std::vector<char*> CStrings(std::vector<std::string>& strings) {
   return result;
 }
 
-// Forks and execs the binary with stdout and stderr to the given files.
+// Forks and execs `args` (args[0] the program's path) with stdout and stderr
+// to the given files, in `working_dir` if not empty.
 absl::StatusOr<pid_t> Spawn(std::vector<std::string> args, std::vector<std::string> env,
                             const std::string& out_path, const std::string& err_path,
-                            int64_t file_size_limit_bytes = 0) {
-  args.insert(args.begin(), LedgerBinaryPath());
+                            int64_t file_size_limit_bytes = 0,
+                            const std::string& working_dir = "") {
   std::vector<char*> argv = CStrings(args);
   std::vector<char*> envp = CStrings(env);
   int out_fd = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -85,6 +86,7 @@ absl::StatusOr<pid_t> Spawn(std::vector<std::string> args, std::vector<std::stri
     dup2(null_fd, 0);
     dup2(out_fd, 1);
     dup2(err_fd, 2);
+    if (!working_dir.empty() && chdir(working_dir.c_str()) != 0) _exit(127);
     execve(argv[0], argv.data(), envp.data());
     _exit(127);
   }
@@ -141,14 +143,21 @@ ServerProcess::~ServerProcess() {
 absl::Status ServerProcess::Launch() {
   ++launches_;
   port_ = 0;
-  std::vector<std::string> args = {"serve", "--db", db_path(), "--listen", "127.0.0.1:0"};
+  std::vector<std::string> args = {LedgerBinaryPath(), "serve"};
+  if (!options_.shell_command.empty()) {
+    // bash -c 'exec COMMAND "$@"' bash ARGS...: the command line as a user
+    // types it, the arguments passed through unquoted-proof.
+    args = {"/bin/bash", "-c", absl::StrCat("exec ", options_.shell_command, " \"$@\""), "bash"};
+  }
+  args.insert(args.end(), {"--db", db_path(), "--listen", "127.0.0.1:0"});
   if (options_.quiet) args.push_back("--no-access-log");
   args.insert(args.end(), options_.args.begin(), options_.args.end());
   std::vector<std::string> extra_env = options_.env;
   if (options_.with_secret) extra_env.push_back(absl::StrCat("SBD_JWT_SECRET=", kTestSecret));
   // Stdout()/Stderr() read the latest launch's files.
-  absl::StatusOr<pid_t> pid = Spawn(args, ChildEnvironment(extra_env), dir_ + "/stdout.log",
-                                    dir_ + "/stderr.log", options_.file_size_limit_bytes);
+  absl::StatusOr<pid_t> pid =
+      Spawn(args, ChildEnvironment(extra_env), dir_ + "/stdout.log", dir_ + "/stderr.log",
+            options_.file_size_limit_bytes, options_.working_dir);
   if (!pid.ok()) return pid.status();
   pid_ = *pid;
 
@@ -238,7 +247,9 @@ absl::StatusOr<ToolResult> RunLedgerTool(const std::vector<std::string>& args,
   }
   const std::string out_path = absl::StrCat(dir, "/out");
   const std::string err_path = absl::StrCat(dir, "/err");
-  absl::StatusOr<pid_t> pid = Spawn(args, ChildEnvironment(env), out_path, err_path);
+  std::vector<std::string> argv = {LedgerBinaryPath()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  absl::StatusOr<pid_t> pid = Spawn(std::move(argv), ChildEnvironment(env), out_path, err_path);
   ToolResult result;
   absl::Status status = pid.status();
   if (pid.ok()) {

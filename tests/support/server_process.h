@@ -37,6 +37,13 @@ const char* LedgerBinaryPath();
 struct ServerProcessOptions {
   // Extra arguments after `serve --db ... --listen 127.0.0.1:0`.
   std::vector<std::string> args;
+  // What starts the server, if not the binary under test: a shell command
+  // line (run by bash, from `working_dir` if set) that takes
+  // `--db ... --listen 127.0.0.1:0` and `args` as the arguments of
+  // `sbd-ledger serve` — the README's first command, for one. The process it
+  // starts must exec the server, so that Stop and Kill reach it.
+  std::string shell_command;
+  std::string working_dir;
   // Extra environment, "NAME=value" each (SBD_JWT_SECRET is set unless
   // `with_secret` is false).
   std::vector<std::string> env;

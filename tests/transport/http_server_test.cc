@@ -163,14 +163,65 @@ TEST(HttpServerTest, DemoOpensFundedAccountsAndPrintsTokens) {
   const int64_t seq = Must(client.Get("/healthz")).Json().at("seq").as_int64();
   EXPECT_EQ(seq, 6);  // Three opens, three mints.
 
-  // A restart with --demo on a used log funds nobody again.
+  // The secret is kept beside the log, for its owner only.
+  const std::string secret_path = server->db_path() + ".demo-secret";
+  std::smatch printed_secret;
+  ASSERT_TRUE(
+      std::regex_search(out, printed_secret,
+                        std::regex(R"(demo secret \(SBD_JWT_SECRET\): ([0-9a-f]+) \(kept in )" +
+                                   secret_path + R"(\))")))
+      << out;
+  std::ifstream secret_file(secret_path);
+  std::string kept;
+  std::getline(secret_file, kept);
+  EXPECT_EQ(kept, printed_secret[1]);
+  EXPECT_EQ(std::filesystem::status(secret_path).permissions(),
+            std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  std::smatch first_alice;
+  ASSERT_TRUE(
+      std::regex_search(out, first_alice, std::regex(R"(alice +token: ([A-Za-z0-9_.-]+))")));
+  const std::string first_token = first_alice[1];
+
+  // A restart with --demo on a used log funds nobody again, and reuses the
+  // secret: the tokens and links the first run printed still work.
   ASSERT_TRUE(server->Restart().ok());
   HttpClient again(server->port());
   EXPECT_EQ(Must(again.Get("/healthz")).Json().at("seq").as_int64(), seq);
+  EXPECT_EQ(Balance(again, "alice", first_token), 1000);
   std::smatch match;
   const std::string out2 = server->Stdout();
+  EXPECT_NE(out2.find(printed_secret[1]), std::string::npos) << out2;
   ASSERT_TRUE(std::regex_search(out2, match, std::regex(R"(alice +token: ([A-Za-z0-9_.-]+))")));
   EXPECT_EQ(Balance(again, "alice", match[1]), 1000);
+}
+
+TEST(HttpServerTest, DemoRefusesASecretFileOpenToOthers) {
+  ServerProcessOptions options;
+  options.with_secret = false;
+  options.args = {"--demo"};
+  auto server = MustStart(options);
+  ASSERT_NE(server, nullptr);
+  ASSERT_TRUE(server->Stop().ok());
+  const std::string secret_path = server->db_path() + ".demo-secret";
+  std::filesystem::permissions(secret_path, std::filesystem::perms::group_read,
+                               std::filesystem::perm_options::add);
+  EXPECT_FALSE(server->StartAgain().ok());
+  EXPECT_NE(server->Stderr().find("open to other users"), std::string::npos) << server->Stderr();
+}
+
+TEST(HttpServerTest, DemoWithAConfiguredSecretKeepsNoFile) {
+  ServerProcessOptions options;
+  options.args = {"--demo"};  // SBD_JWT_SECRET is set.
+  auto server = MustStart(options);
+  ASSERT_NE(server, nullptr);
+  EXPECT_EQ(server->Stdout().find("demo secret"), std::string::npos) << server->Stdout();
+  EXPECT_FALSE(std::filesystem::exists(server->db_path() + ".demo-secret"));
+  std::smatch alice;
+  const std::string out = server->Stdout();
+  ASSERT_TRUE(std::regex_search(out, alice, std::regex(R"(alice +token: ([A-Za-z0-9_.-]+))")));
+  HttpClient client(server->port());
+  EXPECT_EQ(Balance(client, "alice", alice[1]), 1000);
+  EXPECT_EQ(Balance(client, "alice", MakeToken("alice")), 1000);  // Signed with the test secret.
 }
 
 TEST(HttpServerTest, TokenCommandPrintsAVerifiableToken) {

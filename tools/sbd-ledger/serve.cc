@@ -1,6 +1,5 @@
 #include "tools/sbd-ledger/serve.h"
 
-#include <openssl/rand.h>
 #include <unistd.h>
 
 #include <array>
@@ -15,11 +14,11 @@
 #include <system_error>
 #include <thread>
 
-#include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "engine/ledger.h"
 #include "store/sqlite_event_log.h"
+#include "tools/sbd-ledger/demo_secret.h"
 #include "transport/http_server.h"
 #include "transport/metrics.h"
 #include "transport/notifier.h"
@@ -75,16 +74,6 @@ bool SplitHostPort(const std::string& listen, std::string& host, uint16_t& port)
   if (!absl::SimpleAtoi(listen.substr(colon + 1), &value) || value > 65535) return false;
   port = static_cast<uint16_t>(value);
   return true;
-}
-
-std::string RandomSecret() {
-  std::array<unsigned char, 32> bytes{};
-  if (RAND_bytes(bytes.data(), static_cast<int>(bytes.size())) != 1) {
-    std::fprintf(stderr, "sbd-ledger: no randomness for a demo secret\n");
-    std::abort();
-  }
-  return absl::BytesToHexString(
-      absl::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
 }
 
 // Opens and funds the demo accounts on a fresh log.
@@ -156,20 +145,17 @@ int RunServe(const ServeConfig& config) {
     return 2;
   }
   absl::StatusOr<std::string> secret = LoadSecret(config.secret_file);
-  bool generated_secret = false;
-  if (!secret.ok()) {
-    if (!config.demo || !config.secret_file.empty()) {
-      std::fprintf(stderr,
-                   "sbd-ledger serve: %s (refusing to start without a signing secret; "
-                   "--demo makes a random one)\n",
-                   Message(secret.status()).c_str());
-      return 2;
-    }
-    secret = RandomSecret();
-    generated_secret = true;
+  const bool use_demo_secret = !secret.ok() && config.demo && config.secret_file.empty();
+  if (!secret.ok() && !use_demo_secret) {
+    std::fprintf(stderr,
+                 "sbd-ledger serve: %s (refusing to start without a signing secret; "
+                 "--demo makes one and keeps it beside the log)\n",
+                 Message(secret.status()).c_str());
+    return 2;
   }
 
-  // The log, then the ledger on it (the replay verifies the whole log).
+  // The log's directory (where the demo secret is kept too), the log, then
+  // the ledger on it (the replay verifies the whole log).
   const std::filesystem::path db_dir = std::filesystem::path(config.db_path).parent_path();
   if (!db_dir.empty()) {
     std::error_code dir_error;
@@ -177,6 +163,15 @@ int RunServe(const ServeConfig& config) {
     if (dir_error) {
       std::fprintf(stderr, "sbd-ledger serve: cannot create the directory %s for %s: %s\n",
                    db_dir.c_str(), config.db_path.c_str(), DescribeFileError(dir_error).c_str());
+      return 1;
+    }
+  }
+  const std::string demo_secret_path = use_demo_secret ? DemoSecretPath(config.db_path) : "";
+  if (use_demo_secret) {
+    secret = LoadOrCreateDemoSecret(demo_secret_path);
+    if (!secret.ok()) {
+      std::fprintf(stderr, "sbd-ledger serve: --demo secret: %s\n",
+                   Message(secret.status()).c_str());
       return 1;
     }
   }
@@ -229,7 +224,10 @@ int RunServe(const ServeConfig& config) {
   const std::string address = (*server)->address();
   std::printf("listening on %s\n", address.c_str());
   if (config.demo) {
-    if (generated_secret) std::printf("demo secret (SBD_JWT_SECRET): %s\n", secret->c_str());
+    if (use_demo_secret) {
+      std::printf("demo secret (SBD_JWT_SECRET): %s (kept in %s)\n", secret->c_str(),
+                  demo_secret_path.c_str());
+    }
     for (std::string_view name : kDemoAccounts) {
       absl::StatusOr<std::string> token =
           tokens.Issue(name, /*admin=*/false, kDemoTokenTtlS, NowSeconds());
