@@ -95,6 +95,7 @@ void HttpSession::ReadHeader() {
   request_started_ = std::chrono::steady_clock::now();
   access_method_ = "-";
   access_target_ = "-";
+  cors_origin_.clear();
   SetDeadline(context_.options.request_read_timeout);
   parser_.emplace();
   parser_->header_limit(static_cast<uint32_t>(context_.options.request_header_bytes_max));
@@ -105,11 +106,20 @@ void HttpSession::ReadHeader() {
 }
 
 void HttpSession::OnHeader(beast::error_code error) {
-  // Kept only for the access log (of a request that is never read whole).
-  if (context_.options.access_log && (!error || error == http::error::body_limit)) {
+  if (!error || error == http::error::body_limit) {
     const auto& header = parser_->get();
-    access_method_ = std::string(header.method_string());
-    access_target_ = std::string(PathOf(header.target()));
+    // Kept for the answer even to a request that is never read whole (413).
+    if (context_.options.cors.enabled()) {
+      auto origin = header.find(http::field::origin);
+      if (origin != header.end() && context_.options.cors.Allows(origin->value())) {
+        cors_origin_ = std::string(origin->value());
+      }
+    }
+    // Kept only for the access log (of a request that is never read whole).
+    if (context_.options.access_log) {
+      access_method_ = std::string(header.method_string());
+      access_target_ = std::string(PathOf(header.target()));
+    }
   }
   if (error == http::error::header_limit) {
     HttpResponse response =
@@ -176,7 +186,14 @@ void HttpSession::Write(HttpResponse response) {
   const bool keep_alive = request_.keep_alive() && !shutting_down_;
   response.version(request_.version());
   response.keep_alive(keep_alive);
+  if (!cors_origin_.empty()) {
+    response.set(http::field::access_control_allow_origin, cors_origin_);
+    response.set(http::field::vary, "Origin");
+    response.set(http::field::access_control_expose_headers, CorsPolicy::kExposeHeaders);
+  }
   response.prepare_payload();
+  // RFC 9110 §8.6: no Content-Length in a 204 (Beast sets "0").
+  if (response.result() == http::status::no_content) response.erase(http::field::content_length);
   LogAccess(response.result_int());
   response_wire_.clear();
   AppendWireFormat(response, response_wire_);

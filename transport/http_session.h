@@ -93,6 +93,9 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   // The answer being written, as its bytes on the wire; reused so a
   // keep-alive connection does not allocate per response.
   std::string response_wire_;
+  // The request's Origin when the CORS policy allows it, else "": every
+  // answer to it carries Access-Control-Allow-Origin (errors too).
+  std::string cors_origin_;
   std::string access_method_;
   std::string access_target_;
   std::chrono::steady_clock::time_point request_started_;

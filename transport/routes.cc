@@ -171,6 +171,8 @@ HttpResponse Routes::Error(ErrorCode code, std::string_view detail, int64_t retr
   if (code == ErrorCode::kUnavailable || code == ErrorCode::kRateLimited) {
     response.set(http::field::retry_after, std::to_string(std::max<int64_t>(1, retry_after_s)));
   }
+  // RFC 6750 §3: a 401 names the scheme the client should authenticate with.
+  if (code == ErrorCode::kUnauthorized) response.set(http::field::www_authenticate, "Bearer");
   return response;
 }
 
@@ -186,6 +188,8 @@ HttpResponse Routes::StatusError(const absl::Status& status) const {
 }
 
 bool Routes::IsWebSocketRequest(const HttpRequest& request) {
+  // A preflight of /ws is answered like one of any other path.
+  if (request.method() == verb::options) return false;
   std::optional<boost::urls::pct_string_view> path = EncodedPath(request);
   return path.has_value() && **path == kWebSocketPath;
 }
@@ -231,6 +235,11 @@ void Routes::Handle(const HttpRequest& request, const Executor& executor, Respon
   const RouteSpec* spec = nullptr;
   for (const RouteSpec& candidate : kRoutes) {
     if (**path == candidate.path) spec = &candidate;
+  }
+  if (request.method() == verb::options) {
+    std::move(respond)(
+        Options(request, spec != nullptr ? std::optional(spec->method) : std::nullopt));
+    return;
   }
   if (spec == nullptr) {
     std::move(respond)(
@@ -294,6 +303,30 @@ void Routes::Handle(const HttpRequest& request, const Executor& executor, Respon
       return;
     }
   }
+}
+
+HttpResponse Routes::Options(const HttpRequest& request, std::optional<verb> path_method) const {
+  auto origin = request.find(http::field::origin);
+  if (origin != request.end()) {
+    // A CORS preflight, on any path: the session adds Allow-Origin and Vary
+    // to the answer for an allowed origin.
+    if (!context_.options.cors.Allows(origin->value())) {
+      return Error(ErrorCode::kForbidden, "this origin may not call the API (CORS)");
+    }
+    HttpResponse response = MakeResponse(http::status::no_content, "", "");
+    response.erase(http::field::content_type);
+    response.set(http::field::access_control_allow_methods, CorsPolicy::kAllowMethods);
+    response.set(http::field::access_control_allow_headers, CorsPolicy::kAllowHeaders);
+    response.set(http::field::access_control_max_age, CorsPolicy::kMaxAgeSeconds);
+    return response;
+  }
+  // A plain OPTIONS (no Origin: not from a browser): what the path allows.
+  if (!path_method.has_value()) return Error(ErrorCode::kNotFound, "no such path");
+  HttpResponse response = MakeResponse(http::status::no_content, "", "");
+  response.erase(http::field::content_type);
+  response.set(http::field::allow,
+               absl::StrCat(std::string(http::to_string(*path_method)), ", OPTIONS"));
+  return response;
 }
 
 HttpResponse Routes::GetBalance(const HttpRequest& request) {
@@ -450,6 +483,16 @@ void Routes::PostMint(const HttpRequest& request, const Executor& executor, Resp
 
 std::variant<Routes::WebSocketGrant, HttpResponse> Routes::AuthorizeWebSocket(
     const HttpRequest& request) {
+  // Cross-site WebSocket hijacking guard: a browser always sends Origin;
+  // with a list configured, only listed origins and the server's own pass.
+  if (const CorsPolicy& cors = context_.options.cors; cors.enabled()) {
+    auto origin = request.find(http::field::origin);
+    auto host = request.find(http::field::host);
+    if (origin != request.end() && !cors.Allows(origin->value()) &&
+        !(host != request.end() && CorsPolicy::IsSameOrigin(origin->value(), host->value()))) {
+      return Error(ErrorCode::kForbidden, "this origin may not open a WebSocket");
+    }
+  }
   if (request.method() != verb::get) {
     HttpResponse response = Error(ErrorCode::kMethodNotAllowed, "/ws allows GET");
     response.set(http::field::allow, "GET");

@@ -14,6 +14,7 @@
 
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/verb.hpp>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -85,6 +86,10 @@ class Routes {
   // The admin's identity: 401, then 403.
   absl::StatusOr<Identity> AuthenticateAdmin(const HttpRequest& request) const;
 
+  // OPTIONS on any path: a CORS preflight (with Origin) or a plain one;
+  // `path_method` is the method the path serves, nullopt for no such path.
+  HttpResponse Options(const HttpRequest& request,
+                       std::optional<boost::beast::http::verb> path_method) const;
   HttpResponse GetBalance(const HttpRequest& request);
   HttpResponse GetTransactions(const HttpRequest& request);
   void PostSend(const HttpRequest& request, const Executor& executor, Respond respond);

@@ -9,6 +9,7 @@
 #include <functional>
 
 #include "engine/ledger.h"
+#include "transport/cors_policy.h"
 #include "transport/limits.h"
 #include "transport/metrics.h"
 #include "transport/token_authority.h"
@@ -29,6 +30,7 @@ struct ServerOptions {
   std::chrono::seconds websocket_ping_interval = kWebSocketPingInterval;
   double rate_limit_per_s = 0;  // Sends per second per user; 0 = off. Burst 2N.
   bool access_log = true;       // One line per request on stderr.
+  CorsPolicy cors;              // --cors-origins; off by default.
 };
 
 struct ServerContext {

@@ -6,6 +6,7 @@
 // Flags and wiring only; the commands are in serve.h.
 #include <boost/program_options.hpp>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -28,6 +29,9 @@ int Serve(const std::vector<std::string>& args) {
   std::string durability = "full";
   int64_t idle_timeout_s = server.keep_alive_idle_timeout.count();
   int64_t read_timeout_s = server.request_read_timeout.count();
+  // Read once at start-up, before any thread exists.
+  const char* cors_env = std::getenv("SBD_CORS_ORIGINS");  // NOLINT(concurrency-mt-unsafe)
+  std::string cors_origins = cors_env != nullptr ? cors_env : "";
   po::options_description options("sbd-ledger serve options");
   options.add_options()("help", "print this help")(
       "db", po::value(&config.db_path)->default_value(config.db_path),
@@ -62,6 +66,9 @@ int Serve(const std::vector<std::string>& args) {
       "seconds an idle keep-alive connection stays open")(
       "read-timeout", po::value(&read_timeout_s)->default_value(read_timeout_s),
       "seconds a started request may take to arrive whole (slowloris guard)")(
+      "cors-origins", po::value(&cors_origins)->default_value(cors_origins),
+      "browser origins allowed to call the API cross-origin: comma-separated exact origins "
+      "(http://localhost:3000) or *; empty = CORS off (default: $SBD_CORS_ORIGINS)")(
       "no-access-log",
       "do not write one line per request (method path status time) to "
       "stderr");
@@ -87,6 +94,13 @@ int Serve(const std::vector<std::string>& args) {
     std::fprintf(stderr, "sbd-ledger serve: limits and timeouts must be positive\n");
     return 2;
   }
+  absl::StatusOr<sbd::CorsPolicy> cors = sbd::CorsPolicy::Parse(cors_origins);
+  if (!cors.ok()) {
+    std::fprintf(stderr, "sbd-ledger serve: --cors-origins: %s\n",
+                 std::string(cors.status().message()).c_str());
+    return 2;
+  }
+  server.cors = *std::move(cors);
   config.durability_full = durability == "full";
   server.keep_alive_idle_timeout = std::chrono::seconds(idle_timeout_s);
   server.request_read_timeout = std::chrono::seconds(read_timeout_s);
