@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs the wallet page's browser test (ctest: browser_wallet).
+# Runs the browser tests (ctest: browser_wallet): the wallet page, and CORS
+# from a page of another origin.
 #   tests/browser/run.sh path/to/sbd-ledger
 # Installs the pinned npm packages (npm ci) when they are missing or older
 # than package-lock.json; with them in place it needs no network. Chromium is
@@ -23,4 +24,4 @@ if [[ ! -f "$stamp" || package-lock.json -nt "$stamp" ]]; then
   timeout 300 npm ci --no-audit --no-fund --loglevel=error >&2
 fi
 
-exec timeout 600 node --test --test-concurrency=1 wallet.test.mjs
+exec timeout 600 node --test --test-concurrency=1 wallet.test.mjs cors.test.mjs

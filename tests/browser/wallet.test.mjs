@@ -10,30 +10,24 @@
 // Every wait is bounded; the server and the browser are always stopped.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
-import { chromium } from 'playwright-core';
+import {
+  binary, chromiumPath, launchChromium, mintToken, sleep, startServer as startHarnessServer, stopServer,
+} from './harness.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const artifacts = path.join(here, 'artifacts');
-const binary = process.env.SBD_LEDGER_BIN;
-const chromiumPath = process.env.SBD_CHROMIUM || '/usr/bin/chromium';
 const secret = `browser-test-${randomBytes(16).toString('hex')}`;
 
-const kStartTimeoutMs = 20000;   // Server start until "listening on".
-const kStopTimeoutMs = 10000;    // SIGTERM until exit.
 const kWaitMs = 10000;           // Any one thing the page should show.
 const kReconnectWaitMs = 20000;  // Backoff caps at 5 s; a few attempts fit.
 const kTestTimeoutMs = 90000;    // One test, all steps.
 
 const kXssNote = '<script>window.__xss=1</script><img src=x onerror="window.__xss=2">';
-
-const run = promisify(execFile);
 
 let tempDir;
 let dbPath;
@@ -43,68 +37,16 @@ const pages = {};  // name -> {page, context, errors: [], requests: []}
 
 // ---------------------------------------------------------------- server
 
-async function startServer(listen, { demo }) {
-  const args = ['serve', '--db', dbPath, '--listen', listen];
-  if (demo) args.push('--demo');
-  const child = spawn(binary, args, {
-    env: { ...process.env, SBD_JWT_SECRET: secret },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  const append = (chunk) => {
-    output = (output + chunk.toString()).slice(-65536);
-  };
-  child.stdout.on('data', append);
-  child.stderr.on('data', append);
-  const port = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`server did not print "listening on" within ${kStartTimeoutMs} ms:\n${output}`));
-    }, kStartTimeoutMs);
-    const check = () => {
-      const match = /listening on [^\s:]+:(\d+)/.exec(output);
-      if (match) {
-        clearTimeout(timer);
-        resolve(Number(match[1]));
-      }
-    };
-    child.stdout.on('data', check);
-    child.stderr.on('data', check);
-    child.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      reject(new Error(`server exited (code ${code}, signal ${signal}) before listening:\n${output}`));
-    });
-  });
-  return { child, port, log: () => output };
-}
-
-async function stopServer(target) {
-  if (!target || target.child.exitCode !== null || target.child.signalCode !== null) return;
-  const exited = new Promise((resolve) => target.child.once('exit', (code, signal) => resolve({ code, signal })));
-  target.child.kill('SIGTERM');
-  const result = await Promise.race([exited, sleep(kStopTimeoutMs).then(() => null)]);
-  if (result === null) {
-    target.child.kill('SIGKILL');
-    await exited;
-    throw new Error(`server did not exit within ${kStopTimeoutMs} ms of SIGTERM:\n${target.log()}`);
-  }
-  return result;
+function startServer(listen, { demo }) {
+  return startHarnessServer({ dbPath, listen, secret, extraArgs: demo ? ['--demo'] : [] });
 }
 
 function base() {
   return `http://127.0.0.1:${server.port}`;
 }
 
-async function token(user, ttlSeconds) {
-  const args = ['token', '--user', user];
-  if (ttlSeconds !== undefined) args.push('--ttl', String(ttlSeconds));
-  const { stdout } = await run(binary, args, {
-    env: { ...process.env, SBD_JWT_SECRET: secret },
-    timeout: 10000,
-  });
-  const jwt = stdout.trim().split(/\s+/).pop();
-  assert.match(jwt, /^[\w-]+\.[\w-]+\.[\w-]+$/, `sbd-ledger token printed no JWT: ${stdout}`);
-  return jwt;
+function token(user, ttlSeconds) {
+  return mintToken(secret, user, { ttlSeconds });
 }
 
 const tokens = {};
@@ -129,10 +71,6 @@ async function balanceOf(user) {
 }
 
 // ---------------------------------------------------------------- browser
-
-function sleep(ms) {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
 
 async function openPage(name, url) {
   const context = await browser.newContext({ viewport: { width: 1100, height: 900 } });
@@ -208,15 +146,7 @@ before(async () => {
   dbPath = path.join(tempDir, 'ledger.db');
   server = await startServer('127.0.0.1:0', { demo: true });
   for (const user of ['alice', 'bob', 'carol']) tokens[user] = await token(user);
-  browser = await chromium.launch({
-    executablePath: chromiumPath,
-    headless: true,
-    timeout: 30000,
-    args: [
-      '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync',
-    ],
-  });
+  browser = await launchChromium();
 });
 
 after(async () => {
