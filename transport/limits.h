@@ -16,7 +16,10 @@ inline constexpr size_t kConnectionsMax = 10'000;
 // 64 KiB leaves room without letting one request pin memory.
 inline constexpr size_t kRequestBodyBytesMax = 64 * 1024;
 
-// Request line plus headers. A JWT is < 1 KiB; 8 KiB is what nginx allows.
+// Request line plus headers. Ours are < 1 KiB with the JWT; 8 KiB is what
+// nginx allows. It is also the only bound on a token's size (TokenAuthority
+// has none): the origin app's tokens grow with their tenant_memberships, and
+// an operator whose tokens do not fit raises --header-limit.
 inline constexpr size_t kRequestHeaderBytesMax = 8 * 1024;
 
 // An idle keep-alive connection is closed after this long.

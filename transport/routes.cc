@@ -114,6 +114,14 @@ struct Query {
     }
     return std::nullopt;
   }
+
+  // How many times `name` occurs (compared decoded, as Get does).
+  size_t Count(std::string_view name) const {
+    if (!url) return 0;
+    size_t count = 0;
+    for (const auto& param : url->params()) count += param.key == name ? 1 : 0;
+    return count;
+  }
 };
 
 Query ParseQuery(std::string_view target) {
@@ -195,6 +203,11 @@ bool Routes::IsWebSocketRequest(const HttpRequest& request) {
 }
 
 absl::StatusOr<Identity> Routes::Authenticate(const HttpRequest& request) const {
+  // Two credentials are ambiguous: a proxy in front of us may have checked
+  // or logged the other one, so neither is picked.
+  if (request.count(http::field::authorization) > 1) {
+    return MakeError(ErrorCode::kInvalidField, "more than one Authorization header");
+  }
   auto header = request.find(http::field::authorization);
   if (header == request.end()) {
     return MakeError(ErrorCode::kUnauthorized, "missing Authorization: Bearer token");
@@ -499,6 +512,11 @@ std::variant<Routes::WebSocketGrant, HttpResponse> Routes::AuthorizeWebSocket(
     return response;
   }
   Query query = ParseQuery(request.target());
+  // As with two Authorization headers: whatever sits in front of us may
+  // have read the other one.
+  if (query.Count("token") > 1) {
+    return Error(ErrorCode::kInvalidField, "more than one token parameter");
+  }
   std::optional<std::string> token = query.Get("token");
   if (!token.has_value() || token->empty()) {
     return Error(ErrorCode::kUnauthorized, "missing ?token=");

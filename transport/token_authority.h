@@ -1,13 +1,22 @@
 // TokenAuthority: issues and verifies the API's JWTs (HS256, libjwt).
 //
-// Verify enforces: signature with the server's secret, alg HS256 only,
-// `exp` present and in the future, `sub` present, `type` absent or "access".
-// It does not canonicalise `sub`; the routes do (invalid_username).
+// Verify enforces (docs/ARCHITECTURE.md "Tokens" lists the same rules):
+//  - the signature, with the server's secret;
+//  - the header's `alg` is exactly "HS256" (RFC 7515 names are
+//    case-sensitive; libjwt alone would take "hs256"), and the header has no
+//    `crit` (RFC 7515 §4.1.11: we understand no extension, so any `crit`,
+//    even an empty or malformed one, is refused);
+//  - `exp` present, a number, and later than now (no leeway, see Verify);
+//  - `nbf`, if present, a number no later than now + kNotBeforeLeewayS;
+//  - `sub` present, `type` absent or "access".
+// It does not canonicalise `sub`; the routes do (invalid_username). It does
+// not bound the token's size either: the caller's request header limit does
+// (`--header-limit`; the origin's tokens grow with `tenant_memberships`).
 //
 // Verifying a signature (libjwt's HMAC and claim parsing) was ~11% of the
 // server's CPU with a request per keep-alive round trip, so decoded tokens
-// are cached by their exact text (bounded; `exp` is still checked on every
-// use).
+// are cached by their exact text (bounded; `exp` and `nbf` are still
+// checked against the clock on every use).
 //
 // Thread-safety: every method is thread-safe (the cache has its own mutex).
 #ifndef SBD_TRANSPORT_TOKEN_AUTHORITY_H_
@@ -31,7 +40,17 @@ struct Identity {
   std::string subject;       // The `sub` claim as sent.
   bool admin = false;        // role == "admin".
   int64_t expires_at_s = 0;  // `exp`, Unix seconds.
+  // `nbf`, Unix seconds; INT64_MIN when the token has none.
+  int64_t not_before_s = INT64_MIN;
 };
+
+// How far ahead of our clock a token's `nbf` may be. The issuer's clock may
+// run ahead of ours: a token it mints "now" with nbf = now would otherwise be
+// refused here for the few seconds the clocks differ. 30 s covers NTP-synced
+// hosts with room to spare and lets no token in meaningfully early. `exp`
+// gets no leeway: API.md enforces it and closes a WebSocket with 1008 *at*
+// expiry, so HTTP must refuse the token from that same second on.
+inline constexpr int64_t kNotBeforeLeewayS = 30;
 
 // Verified tokens remembered: far more than the users active at once.
 inline constexpr size_t kVerifiedTokensCachedMax = 4096;
@@ -48,7 +67,7 @@ class TokenAuthority {
                                     int64_t now_s) const;
 
  private:
-  // Everything but the `exp` check against the clock.
+  // Everything but the `exp` and `nbf` checks against the clock.
   absl::StatusOr<Identity> Decode(std::string_view token) const;
   std::optional<Identity> Cached(std::string_view token) const;
   void Remember(std::string_view token, const Identity& identity) const;

@@ -91,11 +91,18 @@ def jwt_verify() -> None:
         token(good, header={"alg": "HS512"}), "a.b.c", "....", "", "e30.e30.",
         token({"exp": NOW + 60}), token({**good, "type": "refresh"}),
         token({**good, "exp": 1e300}), token({**good, "exp": "1900000000"}),
+        token(good, header={"alg": "hs256", "typ": "JWT"}),
+        token(good, header={"alg": "HS256", "crit": ["exp"]}),
+        token({**good, "nbf": NOW + 600}), token({**good, "nbf": NOW + 10.5}),
+        token({**good, "nbf": "soon"}),
+        token({**good, "tenant_memberships": [{"tenant_id": f"t-{i}", "role": "member"}
+                                              for i in range(150)]}),
     ]
     for i, tok in enumerate(raw):
         write(t, f"raw_{i}", b"\x00" + tok.encode())
     headers = [b'{"alg":"HS256","typ":"JWT"}', b'{"alg":"none"}', b'{"alg":"HS384"}',
-               b'{"alg":"HS256","kid":"../../x"}', b'[]', b'{"alg":"HS256"']
+               b'{"alg":"HS256","kid":"../../x"}', b'[]', b'{"alg":"HS256"',
+               b'{"alg":"hs256","typ":"JWT"}', b'{"alg":"HS256","crit":[]}']
     payloads = [json.dumps(good).encode(), b'{"sub":"","exp":1900000000}',
                 b'{"sub":"a\\u0000b","exp":1900000000}', b'{"sub":["x"],"exp":1900000000}',
                 b'{"sub":"x","exp":18446744073709551616}', b'{"sub":"x","exp":-1}', b'null',

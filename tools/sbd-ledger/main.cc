@@ -59,7 +59,8 @@ int Serve(const std::vector<std::string>& args) {
       "request body bytes before 413 payload_too_large")(
       "header-limit",
       po::value(&server.request_header_bytes_max)->default_value(server.request_header_bytes_max),
-      "request line and header bytes before 431 (and close)")(
+      "request line and header bytes before 431 (and close); also the only bound on a "
+      "token's size (on /ws the token is in the request line)")(
       "connections-max", po::value(&server.connections_max)->default_value(server.connections_max),
       "open HTTP connections; further ones are closed at once")(
       "idle-timeout", po::value(&idle_timeout_s)->default_value(idle_timeout_s),
