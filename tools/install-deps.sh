@@ -8,7 +8,8 @@
 #   SBD_DEPS_BROWSER=1  what the wallet page's browser test needs: Chromium,
 #                       and Node.js with npm unless a node is already on the
 #                       PATH (its npm packages are installed by
-#                       tests/browser/run.sh).
+#                       tests/browser/run.sh); the OpenAPI answers test runs
+#                       on the same Node.js (tests/openapi/run.sh).
 set -euo pipefail
 
 packages=(

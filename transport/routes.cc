@@ -24,6 +24,7 @@
 #include "engine/absl_compat.h"
 #include "engine/validation.h"
 #include "transport/json_object_writer.h"
+#include "transport/openapi_document.h"
 #include "transport/request_parser.h"
 #include "transport/wallet_page.h"
 
@@ -56,6 +57,7 @@ enum class Route {
   kAdminMint,
   kHealth,
   kMetrics,
+  kOpenApi,
   kWebSocket,
 };
 
@@ -65,8 +67,10 @@ struct RouteSpec {
   Route route;
 };
 
-// API.md "HTTP endpoints": one method per path.
-constexpr std::array<RouteSpec, 10> kRoutes = {{
+// API.md "HTTP endpoints": one method per path. Handle dispatches on this
+// table and ServedRoutes lists it, so what the OpenAPI test compares with the
+// document is what the router serves.
+constexpr std::array<RouteSpec, 11> kRoutes = {{
     {"/", verb::get, Route::kWallet},
     {"/sbd_tokens", verb::get, Route::kBalance},
     {"/sbd_tokens/send", verb::post, Route::kSend},
@@ -76,6 +80,7 @@ constexpr std::array<RouteSpec, 10> kRoutes = {{
     {"/admin/mint", verb::post, Route::kAdminMint},
     {"/healthz", verb::get, Route::kHealth},
     {"/metrics", verb::get, Route::kMetrics},
+    {"/openapi.json", verb::get, Route::kOpenApi},
     {kWebSocketPath, verb::get, Route::kWebSocket},
 }};
 
@@ -164,6 +169,15 @@ boost::json::object TransactionEntry(const Event& event, std::string_view accoun
 }
 
 }  // namespace
+
+std::vector<Routes::ServedRoute> Routes::ServedRoutes() {
+  std::vector<ServedRoute> routes;
+  routes.reserve(kRoutes.size());
+  for (const RouteSpec& spec : kRoutes) {
+    routes.push_back({std::string_view(http::to_string(spec.method)), spec.path});
+  }
+  return routes;
+}
 
 Routes::Routes(const ServerContext& context)
     : context_(context), rate_limiter_(context.options.rate_limit_per_s) {}
@@ -303,6 +317,12 @@ void Routes::Handle(const HttpRequest& request, const Executor& executor, Respon
     case Route::kMetrics:
       std::move(respond)(MakeResponse(http::status::ok, "text/plain; version=0.0.4; charset=utf-8",
                                       context_.metrics->RenderPrometheus()));
+      return;
+    case Route::kOpenApi:
+      // Public, like /healthz: clients and tools read it before they hold a
+      // token.
+      std::move(respond)(
+          MakeResponse(http::status::ok, kJsonType, std::string(OpenApiDocumentJson())));
       return;
     case Route::kWebSocket: {
       // The session upgrades /ws itself; reaching here means it asked for

@@ -20,6 +20,7 @@
 #include <string>
 #include <string_view>
 #include <variant>
+#include <vector>
 
 #include "absl/functional/any_invocable.h"
 #include "absl/status/status.h"
@@ -63,6 +64,16 @@ class Routes {
     std::optional<int64_t> since;
   };
   std::variant<WebSocketGrant, HttpResponse> AuthorizeWebSocket(const HttpRequest& request);
+
+  // One (method, path) pair the router serves, e.g. {"GET", "/sbd_tokens"}.
+  struct ServedRoute {
+    std::string_view method;  // Upper case, as on the request line.
+    std::string_view path;
+  };
+  // Every route Handle dispatches, read from the table it dispatches on (the
+  // OpenAPI test compares them with the document's paths); the views are
+  // of static strings.
+  static std::vector<ServedRoute> ServedRoutes();
 
   // Whether the request's path is kWebSocketPath.
   static bool IsWebSocketRequest(const HttpRequest& request);
