@@ -172,9 +172,11 @@ boost::json::object TransactionEntry(const Event& event, std::string_view accoun
 
 std::vector<Routes::ServedRoute> Routes::ServedRoutes() {
   std::vector<ServedRoute> routes;
-  routes.reserve(kRoutes.size());
+  routes.reserve(2 * kRoutes.size());
   for (const RouteSpec& spec : kRoutes) {
     routes.push_back({std::string_view(http::to_string(spec.method)), spec.path});
+    // Handle answers OPTIONS (the CORS preflight) on every path.
+    routes.push_back({std::string_view(http::to_string(verb::options)), spec.path});
   }
   return routes;
 }

@@ -4,10 +4,11 @@
 //
 //   openapi_answer_recorder OUTPUT.json
 //
-// Runs the real server (ServerProcess) three times: a plain one for the 2xx
+// Runs the real server (ServerProcess) four times: a plain one for the 2xx
 // answers, every error code of every route and the WebSocket messages; one
 // with --rate-limit 1 for 429; one whose files cannot grow past a small size
-// (RLIMIT_FSIZE, as a full disk) for 503. Writes
+// (RLIMIT_FSIZE, as a full disk) for 503; one with --cors-origins for the
+// preflights and the WebSocket Origin check. Writes
 //   {"answers": [{"name", "method", "path" | "component", "target",
 //                 "request_body", "expected_status", "status", "headers",
 //                 "body"}, ...],
@@ -39,6 +40,7 @@
 #include "tests/support/tokens.h"
 #include "tests/support/websocket_client.h"
 #include "transport/limits.h"
+#include "transport/routes.h"
 
 namespace sbd::testing {
 namespace {
@@ -96,12 +98,14 @@ class Recorder {
 
   // A WebSocket handshake that the server refuses with an HTTP answer, sent
   // on a connection of its own.
-  void RefusedUpgrade(std::string name, std::string target, int expected_status) {
+  void RefusedUpgrade(std::string name, std::string target, int expected_status,
+                      const HttpClient::Headers& extra = {}) {
     HttpClient client(port_);
-    const HttpClient::Headers upgrade = {{"Upgrade", "websocket"},
-                                         {"Connection", "Upgrade"},
-                                         {"Sec-WebSocket-Version", "13"},
-                                         {"Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="}};
+    HttpClient::Headers upgrade = {{"Upgrade", "websocket"},
+                                   {"Connection", "Upgrade"},
+                                   {"Sec-WebSocket-Version", "13"},
+                                   {"Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="}};
+    upgrade.insert(upgrade.end(), extra.begin(), extra.end());
     const std::string path = target.substr(0, target.find('?'));
     Save(std::move(name), json::object{{"method", "GET"}, {"path", path}}, "GET", target, "",
          expected_status, client.Request("GET", target, "", "", upgrade));
@@ -401,6 +405,29 @@ void RecordRateLimitedServer(Recorder& recorder) {
       MakeToken("alice"));
 }
 
+// --cors-origins kCorsOrigin: a preflight on every path from it (204) and
+// from another origin (403), and a WebSocket handshake from another origin
+// (403).
+constexpr char kCorsOrigin[] = "http://localhost:3000";
+void RecordCorsServer(Recorder& recorder) {
+  if (!FundAll(recorder, {{"alice", 1}})) return;
+  for (const Routes::ServedRoute& route : Routes::ServedRoutes()) {
+    if (route.method != "OPTIONS") continue;
+    const std::string path(route.path);
+    const HttpClient::Headers request = {{"Access-Control-Request-Method", "POST"},
+                                         {"Access-Control-Request-Headers", "authorization"}};
+    HttpClient::Headers allowed = request;
+    allowed.push_back({"Origin", kCorsOrigin});
+    HttpClient::Headers other = request;
+    other.push_back({"Origin", "http://localhost:3001"});
+    recorder.Answer(absl::StrCat("preflight ", path), "OPTIONS", path, 204, "", "", allowed);
+    recorder.Answer(absl::StrCat("preflight ", path, ": other origin"), "OPTIONS", path, 403, "",
+                    "", other);
+  }
+  recorder.RefusedUpgrade("ws: other origin", absl::StrCat("/ws?token=", MakeToken("alice")), 403,
+                          {{"Origin", "http://localhost:3001"}});
+}
+
 // Files limited to kFileSizeLimitBytes: once the log is full, every command
 // is 503.
 void RecordFullDiskServer(Recorder& recorder) {
@@ -470,6 +497,16 @@ int Main(int argc, char** argv) {
   } else {
     recorder.set_port((*full)->port());
     RecordFullDiskServer(recorder);
+  }
+
+  ServerProcessOptions cors;
+  cors.args = {"--cors-origins", kCorsOrigin};
+  absl::StatusOr<std::unique_ptr<ServerProcess>> cors_server = ServerProcess::Start(cors);
+  if (!cors_server.ok()) {
+    recorder.Fail("CORS server", cors_server.status());
+  } else {
+    recorder.set_port((*cors_server)->port());
+    RecordCorsServer(recorder);
   }
 
   if (absl::Status written = recorder.Write(argv[1]); !written.ok()) {
