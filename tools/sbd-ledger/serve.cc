@@ -190,7 +190,7 @@ int RunServe(const ServeConfig& config) {
     return 1;
   }
   Metrics metrics;
-  // From here on every line for stderr goes through the AccessLog (access
+  // Once serving, every line for stderr goes through the AccessLog (access
   // log, accept errors, the shutdown messages): a stderr nobody reads (a
   // stalled log collector) then costs dropped lines, never a blocked thread.
   // Declared before the ledger and the server, so it outlives both.
