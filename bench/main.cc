@@ -214,7 +214,19 @@ void AddServerFlags(po::options_description& flags, ServerOptions& server) {
       ("server-threads", po::value(&server.threads)->default_value(0),
        "serve --threads for a started server (0: its default, one per core)")  //
       ("server-sync", po::value(&server.durability)->default_value(server.durability),
-       "serve --durability for a started server: full or normal");
+       "serve --durability for a started server: full or normal")  //
+      ("access-log",
+       po::value<std::string>()
+           ->default_value(server.access_log ? "on" : "off")
+           ->notifier([&server](const std::string& value) {
+             if (value != "on" && value != "off") {
+               throw po::validation_error(po::validation_error::invalid_option_value, "access-log",
+                                          value);
+             }
+             server.access_log = value == "on";
+           }),
+       "the started server's access log: on (one line per request to the stderr it inherits "
+       "from sbd-bench) or off (--no-access-log)");
 }
 
 void AddServerParameters(BenchReport& report, const ServerOptions& server) {
@@ -224,6 +236,7 @@ void AddServerParameters(BenchReport& report, const ServerOptions& server) {
   }
   if (server.threads > 0) report.AddParameter("server-threads", std::to_string(server.threads));
   report.AddParameter("server-sync", server.durability);
+  report.AddParameter("access-log", server.access_log ? "on" : "off");
 }
 
 int RunE2e(const std::vector<std::string>& args) {

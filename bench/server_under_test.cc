@@ -67,8 +67,9 @@ absl::StatusOr<std::unique_ptr<ServerUnderTest>> ServerUnderTest::Start(
       std::filesystem::remove(db.string() + suffix, ignored);
     }
     ChildProcess::Options child;
-    child.argv = {options.binary, "serve",        "--listen",         "127.0.0.1:0",    "--db",
-                  db.string(),    "--durability", options.durability, "--no-access-log"};
+    child.argv = {options.binary, "serve",     "--listen",     "127.0.0.1:0",
+                  "--db",         db.string(), "--durability", options.durability};
+    if (!options.access_log) child.argv.push_back("--no-access-log");
     if (options.threads > 0) {
       child.argv.insert(child.argv.end(), {"--threads", std::to_string(options.threads)});
     }

@@ -31,6 +31,9 @@ struct ServerOptions {
   size_t threads = 0;               // serve --threads; 0: its default.
   size_t connections_max = 0;       // serve --connections-max; 0: its default.
   std::string durability = "full";
+  // serve's access log (one stderr line per request, which the server
+  // inherits from the benchmark); off: --no-access-log.
+  bool access_log = false;
 };
 
 class ServerUnderTest {

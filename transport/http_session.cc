@@ -8,13 +8,13 @@
 #include <boost/beast/http/field.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
-#include <cstdio>
 #include <utility>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "engine/absl_compat.h"
+#include "transport/access_log.h"
 #include "transport/listener.h"
 #include "transport/websocket_session.h"
 
@@ -269,7 +269,7 @@ void HttpSession::Close() {
 }
 
 void HttpSession::LogAccess(unsigned status) const {
-  if (!context_.options.access_log) return;
+  if (!context_.options.access_log || context_.log == nullptr) return;
   const double elapsed_ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - request_started_)
           .count();
@@ -279,10 +279,10 @@ void HttpSession::LogAccess(unsigned status) const {
     method = std::string(request_.method_string());
     target = std::string(PathOf(request_.target()));
   }
-  // One write per line so lines from different threads do not interleave.
-  const std::string line = absl::StrFormat("%s %s %u %.3fms\n", method.empty() ? "-" : method,
-                                           target.empty() ? "-" : target, status, elapsed_ms);
-  std::fwrite(line.data(), 1, line.size(), stderr);
+  // Queued, never written here: a stderr nobody reads must not stall the
+  // io thread (AccessLog).
+  context_.log->Append(absl::StrFormat("%s %s %u %.3fms", method.empty() ? "-" : method,
+                                       target.empty() ? "-" : target, status, elapsed_ms));
 }
 
 }  // namespace sbd

@@ -9,7 +9,8 @@
 // between requests. GET /ws is authorised by Routes and, on success, the
 // socket is handed to StartWebSocketSession.
 //
-// One access-log line per request on stderr ("method target status ms").
+// One access-log line per request ("method target status ms"), queued on
+// the context's AccessLog (which writes stderr) when options.access_log.
 //
 // Thread-safety: all of a session's work runs on its strand (the socket's
 // executor, kept by a WebSocket it upgrades to); Shutdown may be called from

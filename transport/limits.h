@@ -42,6 +42,14 @@ inline constexpr std::chrono::seconds kWebSocketPingInterval{20};
 // behind never makes the server hold its whole history in memory.
 inline constexpr size_t kResumeEventsPerRead = 1024;
 
+// Access-log bytes held in memory while stderr is not draining (a stalled
+// log collector). A line is ~40 bytes, so 1 MiB holds ~25k lines: about a
+// second at the server's full rate, so a collector that pauses for less
+// loses nothing; past it lines are dropped and counted instead of making an
+// io thread wait on the pipe. At most twice this is held (one buffer
+// filling while the other is written).
+inline constexpr size_t kAccessLogBufferBytesMax = 1024 * 1024;
+
 // GET /sbd_tokens/transactions: limit 1..100, default 5 (API.md).
 inline constexpr size_t kHistoryLimitDefault = 5;
 inline constexpr size_t kHistoryLimitMax = 100;

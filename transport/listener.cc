@@ -3,10 +3,10 @@
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/socket_base.hpp>
-#include <cstdio>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "transport/access_log.h"
 #include "transport/http_session.h"
 #include "transport/notifier.h"
 
@@ -114,7 +114,8 @@ void Listener::Accept() {
 void Listener::OnAccept(boost::system::error_code error, SessionSocket socket) {
   if (error == asio::error::operation_aborted || !acceptor_.is_open()) return;
   if (error) {
-    std::fprintf(stderr, "accept: %s\n", error.message().c_str());
+    // Through the AccessLog: this io thread must not wait on stderr.
+    if (context_.log != nullptr) context_.log->Append(absl::StrCat("accept: ", error.message()));
     retry_timer_.expires_after(kAcceptRetryDelay);
     retry_timer_.async_wait([self = shared_from_this()](boost::system::error_code wait_error) {
       if (!wait_error) self->Accept();

@@ -99,6 +99,7 @@ struct Metrics::State {
   std::atomic<uint64_t> slow_consumer_disconnects{0};
   std::atomic<uint64_t> resumes{0};
   std::atomic<uint64_t> http_requests{0};
+  std::atomic<uint64_t> access_log_dropped{0};
 };
 
 Metrics::Metrics() : state_(new State) {}
@@ -128,6 +129,9 @@ void Metrics::CountSlowConsumerDisconnect() {
 }
 void Metrics::CountResume() { state_->resumes.fetch_add(1, kRelaxed); }
 void Metrics::CountHttpRequest() { state_->http_requests.fetch_add(1, kRelaxed); }
+void Metrics::CountAccessLogDropped(uint64_t lines) {
+  state_->access_log_dropped.fetch_add(lines, kRelaxed);
+}
 
 std::string Metrics::RenderPrometheus() const {
   std::string out;
@@ -159,6 +163,9 @@ std::string Metrics::RenderPrometheus() const {
                 state_->resumes.load(kRelaxed), out);
   RenderCounter("sbd_http_requests_total", "HTTP requests handled.",
                 state_->http_requests.load(kRelaxed), out);
+  RenderCounter("sbd_access_log_dropped_total",
+                "Access-log lines dropped because stderr was not draining.",
+                state_->access_log_dropped.load(kRelaxed), out);
   return out;
 }
 

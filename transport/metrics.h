@@ -7,6 +7,7 @@
 #define SBD_TRANSPORT_METRICS_H_
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 
 #include "absl/time/time.h"
@@ -31,6 +32,8 @@ class Metrics {
   void CountSlowConsumerDisconnect();
   void CountResume();
   void CountHttpRequest();
+  // Access-log lines dropped because stderr was not draining (AccessLog).
+  void CountAccessLogDropped(uint64_t lines);
 
   std::string RenderPrometheus() const;
 

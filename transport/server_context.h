@@ -16,6 +16,7 @@
 
 namespace sbd {
 
+class AccessLog;
 class Notifier;
 
 // Every limit an operator may change with a flag of `sbd-ledger serve`.
@@ -30,7 +31,10 @@ struct ServerOptions {
   std::chrono::seconds websocket_ping_interval = kWebSocketPingInterval;
   double rate_limit_per_s = 0;  // Sends per second per user; 0 = off. Burst 2N.
   bool access_log = true;       // One line per request on stderr.
-  CorsPolicy cors;              // --cors-origins; off by default.
+  // Access-log bytes buffered while stderr is not draining; past it lines
+  // are dropped and counted (AccessLog).
+  size_t access_log_buffer_bytes_max = kAccessLogBufferBytesMax;
+  CorsPolicy cors;  // --cors-origins; off by default.
 };
 
 struct ServerContext {
@@ -38,6 +42,9 @@ struct ServerContext {
   Notifier* notifier = nullptr;
   Metrics* metrics = nullptr;
   const TokenAuthority* tokens = nullptr;
+  // Where the io threads' log lines go (requests, if options.access_log, and
+  // accept errors) without waiting on stderr; null: nowhere (tests).
+  AccessLog* log = nullptr;
   ServerOptions options;
   // Unix seconds; tests may inject a clock.
   std::function<int64_t()> now_s;

@@ -1,6 +1,7 @@
 #include "tests/support/server_process.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/prctl.h>
@@ -8,6 +9,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -37,6 +40,13 @@ std::string ReadFile(const std::string& path) {
   return contents.str();
 }
 
+// The end of `text`, enough to show what a test waited for.
+std::string Tail(const std::string& text) {
+  constexpr size_t kTailBytes = 2048;
+  return text.size() <= kTailBytes ? text
+                                   : absl::StrCat("...", text.substr(text.size() - kTailBytes));
+}
+
 // The environment for a child: ours, minus SBD_JWT_SECRET, plus `extra`.
 std::vector<std::string> ChildEnvironment(const std::vector<std::string>& extra) {
   std::vector<std::string> env;
@@ -56,15 +66,16 @@ std::vector<char*> CStrings(std::vector<std::string>& strings) {
 }
 
 // Forks and execs `args` (args[0] the program's path) with stdout and stderr
-// to the given files, in `working_dir` if not empty.
+// to the given files (or stderr to `err_fd` if it is not -1; it is closed
+// here either way), in `working_dir` if not empty.
 absl::StatusOr<pid_t> Spawn(std::vector<std::string> args, std::vector<std::string> env,
                             const std::string& out_path, const std::string& err_path,
-                            int64_t file_size_limit_bytes = 0,
+                            int64_t file_size_limit_bytes = 0, int err_fd = -1,
                             const std::string& working_dir = "") {
   std::vector<char*> argv = CStrings(args);
   std::vector<char*> envp = CStrings(env);
   int out_fd = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  int err_fd = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (err_fd < 0) err_fd = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
   if (out_fd < 0 || err_fd < 0 || null_fd < 0) {
     return absl::InternalError(absl::StrCat("open output files: ", std::strerror(errno)));
@@ -136,6 +147,7 @@ ServerProcess::ServerProcess(ServerProcessOptions options, std::string dir)
 
 ServerProcess::~ServerProcess() {
   Kill();
+  if (stderr_pipe_fd_ >= 0) close(stderr_pipe_fd_);
   std::error_code ignored;
   std::filesystem::remove_all(dir_, ignored);
 }
@@ -154,10 +166,22 @@ absl::Status ServerProcess::Launch() {
   args.insert(args.end(), options_.args.begin(), options_.args.end());
   std::vector<std::string> extra_env = options_.env;
   if (options_.with_secret) extra_env.push_back(absl::StrCat("SBD_JWT_SECRET=", kTestSecret));
+  int err_fd = -1;
+  if (options_.stderr_pipe) {
+    if (stderr_pipe_fd_ >= 0) close(stderr_pipe_fd_);
+    stderr_pipe_fd_ = -1;
+    stderr_piped_.clear();
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) != 0) {
+      return absl::InternalError(absl::StrCat("pipe: ", std::strerror(errno)));
+    }
+    stderr_pipe_fd_ = fds[0];
+    err_fd = fds[1];
+  }
   // Stdout()/Stderr() read the latest launch's files.
   absl::StatusOr<pid_t> pid =
       Spawn(args, ChildEnvironment(extra_env), dir_ + "/stdout.log", dir_ + "/stderr.log",
-            options_.file_size_limit_bytes, options_.working_dir);
+            options_.file_size_limit_bytes, err_fd, options_.working_dir);
   if (!pid.ok()) return pid.status();
   pid_ = *pid;
 
@@ -236,7 +260,39 @@ absl::Status ServerProcess::StartAgain() {
 }
 
 std::string ServerProcess::Stdout() const { return ReadFile(dir_ + "/stdout.log"); }
-std::string ServerProcess::Stderr() const { return ReadFile(dir_ + "/stderr.log"); }
+std::string ServerProcess::Stderr() const {
+  return options_.stderr_pipe ? stderr_piped_ : ReadFile(dir_ + "/stderr.log");
+}
+
+absl::StatusOr<std::string> ServerProcess::ReadStderrPipeUntil(std::string_view needle,
+                                                               std::chrono::milliseconds timeout) {
+  if (stderr_pipe_fd_ < 0) return absl::FailedPreconditionError("stderr is not a pipe");
+  const auto deadline = Clock::now() + timeout;
+  std::array<char, 4096> buffer;
+  while (stderr_piped_.find(needle) == std::string::npos) {
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    if (left.count() <= 0) {
+      return absl::DeadlineExceededError(absl::StrCat(
+          "'", std::string(needle), "' not on the server's stderr; read:\n", Tail(stderr_piped_)));
+    }
+    pollfd poll_fd{stderr_pipe_fd_, POLLIN, 0};
+    const int ready = poll(&poll_fd, 1, static_cast<int>(std::min<int64_t>(left.count(), 100)));
+    if (ready < 0 && errno != EINTR) {
+      return absl::InternalError(absl::StrCat("poll: ", std::strerror(errno)));
+    }
+    if (ready <= 0) continue;
+    const ssize_t got = read(stderr_pipe_fd_, buffer.data(), buffer.size());
+    if (got < 0 && errno == EINTR) continue;
+    if (got <= 0) {
+      return absl::UnavailableError(absl::StrCat("the server's stderr closed before '",
+                                                 std::string(needle), "'; read:\n",
+                                                 Tail(stderr_piped_)));
+    }
+    stderr_piped_.append(buffer.data(), static_cast<size_t>(got));
+  }
+  return stderr_piped_;
+}
 
 absl::StatusOr<ToolResult> RunLedgerTool(const std::vector<std::string>& args,
                                          const std::vector<std::string>& env,

@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -53,6 +54,10 @@ struct ServerProcessOptions {
   // If > 0, the server's RLIMIT_FSIZE (with SIGXFSZ ignored): writes past
   // this many bytes in any file fail with EFBIG, as on a full disk.
   int64_t file_size_limit_bytes = 0;
+  // The server's stderr goes into a pipe that nothing reads until
+  // ReadStderrPipeUntil: a stalled log collector (a 64 KiB pipe fills after
+  // ~1,600 access-log lines). Stderr() is then what was read from it.
+  bool stderr_pipe = false;
   // How long Start waits for the listening line and a healthy /healthz.
   std::chrono::milliseconds start_timeout{15000};
 };
@@ -93,6 +98,12 @@ class ServerProcess {
   std::string Stdout() const;
   std::string Stderr() const;
 
+  // With stderr_pipe: reads the pipe until what was read from it so far
+  // contains `needle`; kDeadlineExceeded after `timeout`. Returns everything
+  // read from the pipe so far.
+  absl::StatusOr<std::string> ReadStderrPipeUntil(std::string_view needle,
+                                                  std::chrono::milliseconds timeout);
+
  private:
   ServerProcess(ServerProcessOptions options, std::string dir);
   absl::Status Launch();
@@ -103,6 +114,8 @@ class ServerProcess {
   uint16_t port_ = 0;
   pid_t pid_ = -1;
   int launches_ = 0;
+  int stderr_pipe_fd_ = -1;   // The read end, with stderr_pipe.
+  std::string stderr_piped_;  // Read from it so far (this launch).
 };
 
 // Runs the sbd-ledger binary with `args` (e.g. {"token", "--user", "alice"})

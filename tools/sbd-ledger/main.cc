@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "tools/sbd-ledger/serve.h"
+#include "transport/access_log.h"
 
 namespace po = boost::program_options;
 
@@ -72,7 +73,12 @@ int Serve(const std::vector<std::string>& args) {
       "(http://localhost:3000) or *; empty = CORS off (default: $SBD_CORS_ORIGINS)")(
       "no-access-log",
       "do not write one line per request (method path status time) to "
-      "stderr");
+      "stderr")("access-log-limit",
+                po::value(&server.access_log_buffer_bytes_max)
+                    ->default_value(server.access_log_buffer_bytes_max),
+                "bytes of log lines held in memory while stderr is not draining (at least 4096); "
+                "further lines are dropped and counted (sbd_access_log_dropped_total), never "
+                "waited for");
   po::variables_map values;
   try {
     po::store(po::command_line_parser(args).options(options).run(), values);
@@ -93,6 +99,11 @@ int Serve(const std::vector<std::string>& args) {
       server.request_body_bytes_max == 0 || server.request_header_bytes_max == 0 ||
       server.connections_max == 0 || server.websocket_backlog_messages_max == 0) {
     std::fprintf(stderr, "sbd-ledger serve: limits and timeouts must be positive\n");
+    return 2;
+  }
+  if (server.access_log_buffer_bytes_max < sbd::AccessLog::kLineBytesMax) {
+    std::fprintf(stderr, "sbd-ledger serve: --access-log-limit must be at least %zu\n",
+                 sbd::AccessLog::kLineBytesMax);
     return 2;
   }
   absl::StatusOr<sbd::CorsPolicy> cors = sbd::CorsPolicy::Parse(cors_origins);

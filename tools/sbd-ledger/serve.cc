@@ -19,6 +19,7 @@
 #include "engine/ledger.h"
 #include "store/sqlite_event_log.h"
 #include "tools/sbd-ledger/demo_secret.h"
+#include "transport/access_log.h"
 #include "transport/http_server.h"
 #include "transport/metrics.h"
 #include "transport/notifier.h"
@@ -184,6 +185,13 @@ int RunServe(const ServeConfig& config) {
     return 1;
   }
   Metrics metrics;
+  // Once serving, every line for stderr goes through the AccessLog (access
+  // log, accept errors, the shutdown messages): a stderr nobody reads (a
+  // stalled log collector) then costs dropped lines, never a blocked thread.
+  // Declared before the ledger and the server, so it outlives both.
+  AccessLog access_log({.fd = STDERR_FILENO,
+                        .buffer_bytes_max = config.server.access_log_buffer_bytes_max,
+                        .metrics = &metrics});
   Ledger::Options ledger_options;
   ledger_options.on_commit = [&metrics](size_t batch_size, absl::Duration latency, bool ok) {
     metrics.ObserveCommit(batch_size, latency, ok);
@@ -210,6 +218,7 @@ int RunServe(const ServeConfig& config) {
   context.notifier = &notifier;
   context.metrics = &metrics;
   context.tokens = &tokens;
+  context.log = &access_log;
   context.options = config.server;
   context.now_s = NowSeconds;
 
@@ -240,7 +249,7 @@ int RunServe(const ServeConfig& config) {
   std::fflush(stdout);
 
   const int signal = (*server)->WaitForSignal();
-  std::fprintf(stderr, "sbd-ledger: signal %d, shutting down\n", signal);
+  access_log.Append(absl::StrCat("sbd-ledger: signal ", signal, ", shutting down"));
   (*server)->StopAccepting();
   (*ledger)->Stop();    // Finishes every queued command; answers are posted.
   notifier.CloseAll();  // WebSockets close with 1001.
@@ -249,8 +258,8 @@ int RunServe(const ServeConfig& config) {
   server->reset();
   (*ledger)->RemoveSubscriber(&notifier);
   ledger->reset();  // Closes the log.
-  std::fprintf(stderr, "sbd-ledger: stopped\n");
-  return 0;
+  access_log.Append("sbd-ledger: stopped");
+  return 0;  // ~AccessLog flushes, for a bounded time.
 }
 
 }  // namespace sbd
