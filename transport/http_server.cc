@@ -1,6 +1,7 @@
 #include "transport/http_server.h"
 
 #include <boost/asio/ip/address.hpp>
+#include <cassert>
 #include <csignal>
 
 #include "absl/strings/str_cat.h"
@@ -42,10 +43,25 @@ std::string HttpServer::address() const {
   return absl::StrCat(address.to_string(), ":", endpoint.port());
 }
 
-void HttpServer::Start() {
+void HttpServer::OnReloadSignal(std::function<void()> reload) {
+  assert(threads_.empty() && "OnReloadSignal before Start");
+  on_reload_ = std::move(reload);
+  signals_.add(SIGHUP);
+}
+
+void HttpServer::WaitForNextSignal() {
   signals_.async_wait([this](boost::system::error_code error, int signal) {
-    if (!error) signal_promise_.set_value(signal);
+    if (error) return;
+    if (signal == SIGHUP && on_reload_) {
+      on_reload_();  // Must not block: it runs on an io thread.
+      return WaitForNextSignal();
+    }
+    signal_promise_.set_value(signal);
   });
+}
+
+void HttpServer::Start() {
+  WaitForNextSignal();
   listener_->Run();
   {
     std::lock_guard<std::mutex> lock(mutex_);

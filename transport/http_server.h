@@ -17,6 +17,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <future>
 #include <memory>
 #include <mutex>
@@ -45,6 +46,10 @@ class HttpServer {
   // "HOST:PORT" actually bound.
   std::string address() const;
 
+  // From Start on, SIGHUP calls `reload` (on an io thread: it must not
+  // block) instead of ending the process. Call before Start.
+  void OnReloadSignal(std::function<void()> reload);
+
   // Starts the io threads.
   void Start();
   // Blocks until SIGINT or SIGTERM arrives; returns the signal number.
@@ -58,6 +63,7 @@ class HttpServer {
 
  private:
   HttpServer(const ServerContext& context, size_t threads);
+  void WaitForNextSignal();
 
   // Declared before io_ so they outlive it: destroying the io_context
   // destroys the handlers still queued in it, and with them sessions that
@@ -70,6 +76,7 @@ class HttpServer {
   size_t thread_count_;
   std::vector<std::thread> threads_;
   std::promise<int> signal_promise_;
+  std::function<void()> on_reload_;  // SIGHUP, if set.
   // std::mutex, not absl::Mutex: Debian's abseil is not TSan-instrumented.
   std::mutex mutex_;
   std::condition_variable threads_done_;

@@ -63,15 +63,28 @@ void Notifier::Unregister(std::string_view username, const NotificationSink* sin
 }
 
 void Notifier::CloseAll() {
-  std::vector<std::shared_ptr<const SinkList>> lists;
   {
     std::lock_guard lock(mutex_);
     closing_ = true;
+  }
+  ForEachSink([](NotificationSink& sink) { sink.GoAway(); });
+}
+
+void Notifier::RecheckTokens() {
+  ForEachSink([](NotificationSink& sink) { sink.RecheckToken(); });
+}
+
+void Notifier::ForEachSink(absl::FunctionRef<void(NotificationSink&)> call) {
+  // The lists are copied under the lock and walked after it: a sink's
+  // methods post and return, but never under our mutex.
+  std::vector<std::shared_ptr<const SinkList>> lists;
+  {
+    std::lock_guard lock(mutex_);
     lists.reserve(sessions_.size());
     for (const auto& [username, list] : sessions_) lists.push_back(list);
   }
   for (const auto& list : lists) {
-    for (const auto& sink : *list) sink->GoAway();
+    for (const auto& sink : *list) call(*sink);
   }
 }
 

@@ -25,6 +25,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/functional/function_ref.h"
 #include "absl/types/span.h"
 #include "engine/event.h"
 #include "engine/subscriber.h"
@@ -51,6 +52,11 @@ class NotificationSink {
   // The server is shutting down: close with 1001 (going away). Any thread;
   // must not block.
   virtual void GoAway() = 0;
+
+  // The token rules changed (the revocation list was reloaded): close with
+  // 1008 if this session's token is no longer good. Any thread; must not
+  // block.
+  virtual void RecheckToken() = 0;
 };
 
 class Notifier : public Subscriber {
@@ -74,6 +80,10 @@ class Notifier : public Subscriber {
   // (SIGTERM). Sessions unregister themselves as they close.
   void CloseAll();
 
+  // Asks every registered session to re-check its token (RecheckToken):
+  // after the revocation list changed.
+  void RecheckTokens();
+
   // Registered sessions (all users).
   size_t SessionCount() const;
 
@@ -82,6 +92,9 @@ class Notifier : public Subscriber {
 
  private:
   using SinkList = std::vector<std::shared_ptr<NotificationSink>>;
+
+  // Calls `call` on every registered sink, outside the lock.
+  void ForEachSink(absl::FunctionRef<void(NotificationSink&)> call);
 
   Metrics& metrics_;
 

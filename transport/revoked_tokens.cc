@@ -12,6 +12,12 @@
 
 namespace sbd {
 
+RevokedTokens::FileStamp RevokedTokens::StampNow() const {
+  struct stat info {};
+  if (stat(path_.c_str(), &info) != 0) return {};
+  return {info.st_ino, info.st_size, info.st_mtim};
+}
+
 absl::StatusOr<std::unique_ptr<RevokedTokens>> RevokedTokens::Open(std::string path) {
   std::unique_ptr<RevokedTokens> revoked(new RevokedTokens(std::move(path)));
   auto read = revoked->Read();
@@ -32,11 +38,7 @@ RevokedTokens::Read() const {
     return absl::UnavailableError(message);
   }
   // The stamp of the file as opened: a change after this shows as changed.
-  struct stat info {};
-  FileStamp stamp;
-  if (stat(path_.c_str(), &info) == 0) {
-    stamp = {info.st_ino, info.st_size, info.st_mtim};
-  }
+  const FileStamp stamp = StampNow();
   auto ids = std::make_shared<IdSet>();
   std::string line;
   for (size_t number = 1; std::getline(in, line); ++number) {
@@ -74,8 +76,12 @@ bool RevokedTokens::IsRevoked(std::string_view token_id) const {
 
 absl::StatusOr<bool> RevokedTokens::Reload() {
   auto read = Read();
-  if (!read.ok()) return read.status();
   std::lock_guard lock(mutex_);
+  if (!read.ok()) {
+    // Not retried until the file changes again.
+    stamp_ = StampNow();
+    return read.status();
+  }
   const bool changed = *read->first != *ids_;
   ids_ = std::move(read->first);
   stamp_ = read->second;
@@ -83,9 +89,7 @@ absl::StatusOr<bool> RevokedTokens::Reload() {
 }
 
 bool RevokedTokens::FileChanged() const {
-  struct stat info {};
-  FileStamp now;
-  if (stat(path_.c_str(), &info) == 0) now = {info.st_ino, info.st_size, info.st_mtim};
+  const FileStamp now = StampNow();
   std::lock_guard lock(mutex_);
   return !(now == stamp_);
 }

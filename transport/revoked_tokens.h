@@ -43,7 +43,8 @@ class RevokedTokens {
   bool IsRevoked(std::string_view token_id) const;
 
   // Re-reads the file: true if the list changed. On an error the last good
-  // list stays in force.
+  // list stays in force, and FileChanged is false until the file changes
+  // again (a broken file is not re-read in a loop).
   absl::StatusOr<bool> Reload();
 
   // Whether the file on disk differs (inode, size or modification time) from
@@ -66,6 +67,8 @@ class RevokedTokens {
   };
 
   explicit RevokedTokens(std::string path) : path_(std::move(path)) {}
+  // The file's stamp now; all zero (size -1) if it cannot be stat'ed.
+  FileStamp StampNow() const;
   // Parses the file as it is now, with the stamp it was read at.
   absl::StatusOr<std::pair<std::shared_ptr<const IdSet>, FileStamp>> Read() const;
 

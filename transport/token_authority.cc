@@ -49,7 +49,13 @@ std::optional<int64_t> NumericDate(const boost::json::value& value, Rounding rou
 
 }  // namespace
 
-TokenAuthority::TokenAuthority(std::string secret) : secret_(std::move(secret)) {}
+TokenAuthority::TokenAuthority(std::string secret, TokenRules rules)
+    : secret_(std::move(secret)), rules_(rules) {}
+
+bool TokenAuthority::IsRevoked(const Identity& identity) const {
+  return !identity.permanent_token_id.empty() && rules_.revoked != nullptr &&
+         rules_.revoked->IsRevoked(identity.permanent_token_id);
+}
 
 absl::StatusOr<Identity> TokenAuthority::Verify(std::string_view token, int64_t now_s) const {
   if (token.empty()) return Unauthorized("missing token");
@@ -67,6 +73,12 @@ absl::StatusOr<Identity> TokenAuthority::Verify(std::string_view token, int64_t 
   const int64_t latest_not_before_s =
       now_s > INT64_MAX - kNotBeforeLeewayS ? INT64_MAX : now_s + kNotBeforeLeewayS;
   if (identity->not_before_s > latest_not_before_s) return Unauthorized("token not yet valid");
+  if (!identity->permanent_token_id.empty()) {
+    if (!rules_.permanent_tokens) {
+      return Unauthorized("permanent tokens are not accepted (see --permanent-tokens)");
+    }
+    if (IsRevoked(*identity)) return Unauthorized("token revoked");
+  }
   return *identity;
 }
 
@@ -126,11 +138,27 @@ absl::StatusOr<Identity> TokenAuthority::Decode(std::string_view token) const {
   }
   identity.subject = std::string(sub->get_string());
 
+  // The origin's permanent tokens: token_type "permanent" and a token_id,
+  // `exp` optional. Whether they are accepted is Verify's rule.
+  if (const boost::json::value* token_type = object.if_contains("token_type")) {
+    if (token_type->is_string() && token_type->get_string() == "permanent") {
+      const boost::json::value* token_id = object.if_contains("token_id");
+      if (token_id == nullptr || !token_id->is_string() || token_id->get_string().empty()) {
+        return Unauthorized("permanent token has no token_id");
+      }
+      identity.permanent_token_id = std::string(token_id->get_string());
+    }
+  }
   const boost::json::value* exp = object.if_contains("exp");
-  if (exp == nullptr) return Unauthorized("token has no exp claim");
-  std::optional<int64_t> expires_at_s = NumericDate(*exp, Rounding::kDown);
-  if (!expires_at_s) return Unauthorized("token exp is not a number in range");
-  identity.expires_at_s = *expires_at_s;
+  if (exp == nullptr && identity.permanent_token_id.empty()) {
+    return Unauthorized("token has no exp claim");
+  }
+  identity.expires_at_s = kNeverExpires;
+  if (exp != nullptr) {
+    std::optional<int64_t> expires_at_s = NumericDate(*exp, Rounding::kDown);
+    if (!expires_at_s) return Unauthorized("token exp is not a number in range");
+    identity.expires_at_s = *expires_at_s;
+  }
   if (const boost::json::value* nbf = object.if_contains("nbf")) {
     std::optional<int64_t> not_before_s = NumericDate(*nbf, Rounding::kUp);
     if (!not_before_s) return Unauthorized("token nbf is not a number in range");

@@ -8,7 +8,13 @@
 //    even an empty or malformed one, is refused);
 //  - `exp` present, a number, and later than now (no leeway, see Verify);
 //  - `nbf`, if present, a number no later than now + kNotBeforeLeewayS;
-//  - `sub` present, `type` absent or "access".
+//  - `sub` present, `type` absent or "access" (the origin's refresh tokens
+//    say "refresh" and are refused); other claims (the origin's
+//    `token_version`, `user_id`, `tenant_memberships`, ...) are ignored;
+//  - a permanent token (`token_type: "permanent"` with a `token_id`; the
+//    origin's long-lived API tokens, which may carry no `exp`) only with
+//    TokenRules::permanent_tokens, and never once its `token_id` is in the
+//    revocation list (checked at every use, like `exp`).
 // It does not canonicalise `sub`; the routes do (invalid_username). It does
 // not bound the token's size either: the caller's request header limit does
 // (`--header-limit`; the origin's tokens grow with `tenant_memberships`).
@@ -33,13 +39,20 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "transport/revoked_tokens.h"
 
 namespace sbd {
+
+// `exp` of a permanent token that has none.
+inline constexpr int64_t kNeverExpires = INT64_MAX;
 
 struct Identity {
   std::string subject;       // The `sub` claim as sent.
   bool admin = false;        // role == "admin".
-  int64_t expires_at_s = 0;  // `exp`, Unix seconds.
+  int64_t expires_at_s = 0;  // `exp`, Unix seconds; kNeverExpires if none.
+  // A permanent token's `token_id` (what the revocation list names); empty
+  // for an access token.
+  std::string permanent_token_id = {};
   // `nbf`, Unix seconds; INT64_MIN when the token has none.
   int64_t not_before_s = INT64_MIN;
 };
@@ -55,9 +68,20 @@ inline constexpr int64_t kNotBeforeLeewayS = 30;
 // Verified tokens remembered: far more than the users active at once.
 inline constexpr size_t kVerifiedTokensCachedMax = 4096;
 
+// What the server accepts beyond access tokens (`sbd-ledger serve` flags).
+struct TokenRules {
+  bool permanent_tokens = false;  // --permanent-tokens.
+  // --revoked-tokens; null: none revoked. Must outlive the authority.
+  const RevokedTokens* revoked = nullptr;
+};
+
 class TokenAuthority {
  public:
-  explicit TokenAuthority(std::string secret);
+  explicit TokenAuthority(std::string secret, TokenRules rules = {});
+
+  // Whether `identity` is a permanent token now revoked (an open WebSocket
+  // re-checks with this after the list is reloaded).
+  bool IsRevoked(const Identity& identity) const;
 
   // ErrorCode::kUnauthorized (via MakeError) for anything wrong with the token.
   absl::StatusOr<Identity> Verify(std::string_view token, int64_t now_s) const;
@@ -78,6 +102,7 @@ class TokenAuthority {
   };
 
   std::string secret_;
+  TokenRules rules_;
   // Behind a pointer so a TokenAuthority stays movable.
   std::unique_ptr<VerifiedCache> cache_ = std::make_unique<VerifiedCache>();
 };

@@ -42,6 +42,10 @@ constexpr std::chrono::seconds kCloseHandshakeTimeout{30};
 // The accept handshake (the 101 answer) must be written within this long.
 constexpr std::chrono::seconds kAcceptTimeout{10};
 
+// The longest the expiry timer is set for: ~100 years, in seconds, far
+// below where steady_clock's nanoseconds overflow.
+constexpr int64_t kExpiryTimerSecondsMax = int64_t{100} * 365 * 24 * 60 * 60;
+
 int64_t NowSeconds(const ServerContext& context) {
   if (context.now_s) return context.now_s();
   return std::chrono::duration_cast<std::chrono::seconds>(
@@ -84,6 +88,15 @@ class WebSocketSession : public NotificationSink,
   void Deliver(std::vector<Notification> notifications) override {
     net::post(strand_, [self = shared_from_this(), batch = std::move(notifications)]() mutable {
       self->OnLive(std::move(batch));
+    });
+  }
+
+  // NotificationSink; any thread.
+  void RecheckToken() override {
+    net::post(strand_, [self = shared_from_this()] {
+      if (self->context_.tokens->IsRevoked(self->identity_)) {
+        self->Close(websocket::close_code::policy_error, "token revoked");
+      }
     });
   }
 
@@ -153,10 +166,14 @@ class WebSocketSession : public NotificationSink,
       Close(websocket::close_code::policy_error, "token expired");
       return;
     }
-    expiry_timer_.expires_after(std::chrono::seconds(ttl_s));
-    expiry_timer_.async_wait([self = shared_from_this()](beast::error_code wait_ec) {
-      if (!wait_ec) self->Close(websocket::close_code::policy_error, "token expired");
-    });
+    if (identity_.expires_at_s != kNeverExpires) {
+      // Capped so the clock's nanoseconds cannot overflow; a token valid for
+      // a century is closed after one.
+      expiry_timer_.expires_after(std::chrono::seconds(std::min(ttl_s, kExpiryTimerSecondsMax)));
+      expiry_timer_.async_wait([self = shared_from_this()](beast::error_code wait_ec) {
+        if (!wait_ec) self->Close(websocket::close_code::policy_error, "token expired");
+      });
+    }
 
     absl::StatusOr<Ledger::AccountSnapshot> snapshot = context_.ledger->Snapshot(username_);
     if (!snapshot.ok()) {

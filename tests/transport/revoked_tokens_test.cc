@@ -79,7 +79,9 @@ TEST_F(RevokedTokensTest, ReloadSeesChangesAndKeepsTheListOnAFailedRead) {
   std::filesystem::remove(path_);
   EXPECT_TRUE(revoked.FileChanged());
   EXPECT_FALSE(revoked.Reload().ok());
+  EXPECT_FALSE(revoked.FileChanged());  // Not retried until it changes again.
   Write("a\n\x01\n");
+  EXPECT_TRUE(revoked.FileChanged());
   EXPECT_FALSE(revoked.Reload().ok());
   EXPECT_TRUE(revoked.IsRevoked("a"));
   EXPECT_TRUE(revoked.IsRevoked("b"));

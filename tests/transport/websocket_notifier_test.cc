@@ -20,6 +20,7 @@ class RecordingSink : public NotificationSink {
     batches.push_back(std::move(notifications));
   }
   void GoAway() override { go_away_calls++; }
+  void RecheckToken() override { recheck_calls++; }
 
   // Every delivered notification, flattened.
   std::vector<Notification> All() const {
@@ -30,6 +31,7 @@ class RecordingSink : public NotificationSink {
 
   std::vector<std::vector<Notification>> batches;
   int go_away_calls = 0;
+  int recheck_calls = 0;
 };
 
 Event Transfer(int64_t seq, std::string from, std::string to, int64_t amount, int64_t from_balance,
@@ -168,6 +170,18 @@ TEST_F(NotifierTest, CloseAllTellsEverySessionAndRefusesNewOnes) {
   auto late = std::make_shared<RecordingSink>();
   EXPECT_FALSE(notifier_.Register("carol", late));
   EXPECT_EQ(notifier_.SessionCount(), 3u);
+}
+
+TEST_F(NotifierTest, RecheckTokensAsksEveryRegisteredSession) {
+  auto alice = Add("alice");
+  auto bob = Add("bob");
+  auto bob2 = Add("bob");
+  notifier_.Unregister("bob", bob2.get());
+  notifier_.RecheckTokens();
+  EXPECT_EQ(alice->recheck_calls, 1);
+  EXPECT_EQ(bob->recheck_calls, 1);
+  EXPECT_EQ(bob2->recheck_calls, 0);
+  EXPECT_EQ(alice->go_away_calls, 0);
 }
 
 TEST_F(NotifierTest, OpenConnectionsAreCountedInMetrics) {

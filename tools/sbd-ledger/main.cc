@@ -68,6 +68,12 @@ int Serve(const std::vector<std::string>& args) {
       "seconds an idle keep-alive connection stays open")(
       "read-timeout", po::value(&read_timeout_s)->default_value(read_timeout_s),
       "seconds a started request may take to arrive whole (slowloris guard)")(
+      "permanent-tokens", po::bool_switch(&config.permanent_tokens),
+      "accept the origin's permanent tokens (token_type \"permanent\", a token_id, no exp) "
+      "unless revoked")(
+      "revoked-tokens", po::value(&config.revoked_tokens_path),
+      "file of revoked permanent token ids, one a line, # comments; re-read on SIGHUP and when "
+      "it changes; a revoked token's open WebSockets close with 1008")(
       "cors-origins", po::value(&cors_origins)->default_value(cors_origins),
       "browser origins allowed to call the API cross-origin: comma-separated exact origins "
       "(http://localhost:3000) or *; empty = CORS off (default: $SBD_CORS_ORIGINS)")(

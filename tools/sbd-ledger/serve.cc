@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <sstream>
 #include <system_error>
 #include <thread>
@@ -23,6 +24,8 @@
 #include "transport/http_server.h"
 #include "transport/metrics.h"
 #include "transport/notifier.h"
+#include "transport/revocation_watcher.h"
+#include "transport/revoked_tokens.h"
 #include "transport/token_authority.h"
 
 namespace sbd {
@@ -212,7 +215,25 @@ int RunServe(const ServeConfig& config) {
     }
   }
 
-  TokenAuthority tokens(*secret);
+  std::unique_ptr<RevokedTokens> revoked;
+  if (!config.revoked_tokens_path.empty()) {
+    absl::StatusOr<std::unique_ptr<RevokedTokens>> opened =
+        RevokedTokens::Open(config.revoked_tokens_path);
+    if (!opened.ok()) {
+      std::fprintf(stderr, "sbd-ledger serve: --revoked-tokens: %s\n",
+                   Message(opened.status()).c_str());
+      return 2;
+    }
+    revoked = *std::move(opened);
+  }
+  TokenAuthority tokens(*secret,
+                        {.permanent_tokens = config.permanent_tokens, .revoked = revoked.get()});
+  // After a reload that changed the list, every open WebSocket re-checks its
+  // token (a revoked one closes with 1008).
+  std::optional<RevocationWatcher> revocation_watcher;
+  if (revoked != nullptr) {
+    revocation_watcher.emplace(*revoked, access_log, [&notifier] { notifier.RecheckTokens(); });
+  }
   ServerContext context;
   context.ledger = ledger->get();
   context.notifier = &notifier;
@@ -228,6 +249,9 @@ int RunServe(const ServeConfig& config) {
   if (!server.ok()) {
     std::fprintf(stderr, "sbd-ledger serve: %s\n", Message(server.status()).c_str());
     return 1;
+  }
+  if (revocation_watcher.has_value()) {
+    (*server)->OnReloadSignal([&revocation_watcher] { revocation_watcher->RequestReload(); });
   }
   (*server)->Start();
   const std::string address = (*server)->address();
@@ -256,6 +280,7 @@ int RunServe(const ServeConfig& config) {
   (*server)->CloseConnections();
   (*server)->Join(kShutdownGrace);
   server->reset();
+  revocation_watcher.reset();  // Before the notifier it calls into.
   (*ledger)->RemoveSubscriber(&notifier);
   ledger->reset();  // Closes the log.
   access_log.Append("sbd-ledger: stopped");

@@ -25,8 +25,10 @@ struct ServeConfig {
   size_t threads = 0;                     // 0: one per core.
   bool durability_full = true;            // --durability full|normal.
   bool demo = false;
-  std::string secret_file;  // Empty: SBD_JWT_SECRET.
-  ServerOptions server;     // Limits and the access log.
+  std::string secret_file;          // Empty: SBD_JWT_SECRET.
+  bool permanent_tokens = false;    // --permanent-tokens.
+  std::string revoked_tokens_path;  // --revoked-tokens; empty: none.
+  ServerOptions server;             // Limits and the access log.
 };
 
 // The signing secret: --secret-file's contents (one trailing newline
