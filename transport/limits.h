@@ -35,6 +35,24 @@ inline constexpr size_t kWebSocketBacklogBytesMax = 4 * 1024 * 1024;
 // and it is dropped as dead.
 inline constexpr std::chrono::seconds kWebSocketPingInterval{20};
 
+// After the close frame is out (a close either side started, or a failure
+// such as 1009) the server shuts down its send side and reads and discards
+// what the peer still sends until the peer's FIN, so the socket is never
+// closed with unread data (the kernel would answer with a reset, and a peer
+// still writing would never read the close frame). Both bounds cut off a
+// peer that keeps sending instead (websocket_teardown.h). Not flags: Beast
+// reaches the teardown with the stream alone (no ServerOptions), and neither
+// is a deployment choice.
+//
+// Bytes: lets a client that was mid-way through an oversized message (up to
+// 32 MiB) finish writing it and read its 1009; the drain reads into one fixed
+// 4 KiB chunk, so the bound costs bandwidth and CPU, never memory.
+inline constexpr size_t kWebSocketTeardownBytesMax = 32 * 1024 * 1024;
+// Time: a well-behaved peer answers our FIN within a round trip; 5 s also
+// lets a client push the rest of an oversized message over a ~50 Mbit/s link,
+// yet a peer trickling bytes to hold the socket open is dropped soon.
+inline constexpr std::chrono::seconds kWebSocketTeardownTimeout{5};
+
 // Events read from the log per step of a `since` resume, so a client far
 // behind never makes the server hold its whole history in memory.
 inline constexpr size_t kResumeEventsPerRead = 1024;
