@@ -614,5 +614,43 @@ TEST_F(WebSocketBacklogTest, AReaderThatNeverReadsIsClosedWith1013AndOthersKeepF
   EXPECT_EQ(Seq((*messages)[0]), JsonInt(after, "seq"));
 }
 
+class WebSocketCloseTimeoutTest : public WebSocketE2eTest {
+ protected:
+  void SetUp() override { StartServer({"--ws-close-timeout", "1"}); }
+};
+
+// --ws-close-timeout bounds a close the server starts: a client that never
+// answers the close frame (it only writes, so it never even reads it) is
+// dropped after 1 s, where the default would wait 30 s.
+TEST_F(WebSocketCloseTimeoutTest, AClientThatNeverAnswersTheCloseIsDroppedAfterTheFlagsTimeout) {
+  OpenFunded("alice", 0);
+  auto alice = ConnectAndGreet("alice");
+  ASSERT_NE(alice, nullptr);
+  ASSERT_TRUE(alice->SendBinary("\x01").ok());  // The server closes with 1003.
+  const auto start = std::chrono::steady_clock::now();
+  absl::Status sent;
+  while (std::chrono::steady_clock::now() < start + seconds(15)) {
+    std::this_thread::sleep_for(milliseconds(100));
+    sent = alice->SendText(R"({"type":"ping"})");
+    if (!sent.ok()) break;
+  }
+  EXPECT_TRUE(absl::IsUnavailable(sent))
+      << sent << " after "
+      << std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::now() - start).count()
+      << " ms";
+}
+
+TEST(WebSocketCloseTimeoutFlagTest, BadValuesAreRefusedWithExitCode2) {
+  for (const char* value : {"0", "-1", "3601", "soon", ""}) {
+    absl::StatusOr<ToolResult> result = RunLedgerTool({"serve", "--ws-close-timeout", value});
+    ASSERT_TRUE(result.ok()) << result.status();
+    EXPECT_EQ(result->exit_code, 2) << "'" << value << "': " << result->err;
+    EXPECT_NE(result->err.find("ws-close-timeout"), std::string::npos) << result->err;
+  }
+  absl::StatusOr<ToolResult> help = RunLedgerTool({"serve", "--help"});
+  ASSERT_TRUE(help.ok()) << help.status();
+  EXPECT_NE(help->out.find("--ws-close-timeout"), std::string::npos) << help->out;
+}
+
 }  // namespace
 }  // namespace sbd::testing

@@ -28,6 +28,11 @@ int Serve(const std::vector<std::string>& args) {
   std::string durability = "full";
   int64_t idle_timeout_s = server.keep_alive_idle_timeout.count();
   int64_t read_timeout_s = server.request_read_timeout.count();
+  int64_t ws_close_timeout_s = server.websocket_close_timeout.count();
+  const std::string ws_close_timeout_help =
+      "seconds a WebSocket close the server starts (1001, 1003, 1008, 1011, 1013) waits for "
+      "the client's close frame before the connection is dropped; 1.." +
+      std::to_string(sbd::kWebSocketCloseTimeoutMax.count());
   po::options_description options("sbd-ledger serve options");
   options.add_options()("help", "print this help")(
       "db", po::value(&config.db_path)->default_value(config.db_path),
@@ -62,6 +67,8 @@ int Serve(const std::vector<std::string>& args) {
       "seconds an idle keep-alive connection stays open")(
       "read-timeout", po::value(&read_timeout_s)->default_value(read_timeout_s),
       "seconds a started request may take to arrive whole (slowloris guard)")(
+      "ws-close-timeout", po::value(&ws_close_timeout_s)->default_value(ws_close_timeout_s),
+      ws_close_timeout_help.c_str())(
       "no-access-log",
       "do not write one line per request (method path status time) to "
       "stderr");
@@ -87,9 +94,15 @@ int Serve(const std::vector<std::string>& args) {
     std::fprintf(stderr, "sbd-ledger serve: limits and timeouts must be positive\n");
     return 2;
   }
+  if (ws_close_timeout_s < 1 || ws_close_timeout_s > sbd::kWebSocketCloseTimeoutMax.count()) {
+    std::fprintf(stderr, "sbd-ledger serve: --ws-close-timeout must be 1..%lld seconds\n",
+                 static_cast<long long>(sbd::kWebSocketCloseTimeoutMax.count()));
+    return 2;
+  }
   config.durability_full = durability == "full";
   server.keep_alive_idle_timeout = std::chrono::seconds(idle_timeout_s);
   server.request_read_timeout = std::chrono::seconds(read_timeout_s);
+  server.websocket_close_timeout = std::chrono::seconds(ws_close_timeout_s);
   server.access_log = values.count("no-access-log") == 0;
   return sbd::RunServe(config);
 }
