@@ -1,5 +1,9 @@
-// The server's limits (API.md "Default limits"), each with why. Every one is a
-// default of ServerOptions and overridable by a flag of `sbd-ledger serve`.
+// The server's limits (API.md "Default limits"), each with why, all in one
+// place (docs/ARCHITECTURE.md "Limits" lists them too). Most are defaults of
+// ServerOptions, overridable by a flag of `sbd-ledger serve`; the few that are
+// not say why next to them.
+//
+// Thread-safety: constants only.
 #ifndef SBD_TRANSPORT_LIMITS_H_
 #define SBD_TRANSPORT_LIMITS_H_
 
@@ -35,11 +39,58 @@ inline constexpr size_t kWebSocketBacklogMessagesMax = 4096;
 inline constexpr size_t kWebSocketBacklogBytesMax = 4 * 1024 * 1024;
 
 // An idle WebSocket is pinged this often; no pong within one more interval
-// and it is dropped as dead.
+// and it is dropped as dead. (ServerOptions has it; no flag yet.)
 inline constexpr std::chrono::seconds kWebSocketPingInterval{20};
 
+// Close handshakes the server starts (1001, 1003, 1008, 1011, 1013) wait this
+// long for the peer's close frame, then the connection is dropped: a client
+// that stopped reading may never let our close frame through. Beast's server
+// default is the same 30 s. Flag --ws-close-timeout (a deployment behind slow
+// links may want longer, one shedding dead clients at shutdown shorter).
+inline constexpr std::chrono::seconds kWebSocketCloseTimeout{30};
+// The flag's range: an hour is far past any close handshake, and keeps the
+// deadline far from overflowing the timer clock.
+inline constexpr std::chrono::seconds kWebSocketCloseTimeoutMax{3600};
+
+// The upgrade answer (101 and a few headers, < 300 bytes) must be written
+// within this long. Not a flag: the request was already bounded by the HTTP
+// read timeout, and only a peer that stopped reading at once can reach this.
+inline constexpr std::chrono::seconds kWebSocketAcceptTimeout{10};
+
+// Client messages. A client only ever sends {"type":"ping"} (API.md); a small
+// cap keeps a hostile client from making the server buffer megabytes. Past it
+// the connection is closed with 1009. Not a flag: raising it would only let
+// clients make the server hold more, and the API gives them nothing larger.
+inline constexpr size_t kWebSocketClientMessageBytesMax = 4096;
+
+// After the close frame is out (a close either side started, or a failure
+// such as 1009) the server shuts down its send side and reads and discards
+// what the peer still sends until the peer's FIN, so the socket is never
+// closed with unread data (the kernel would answer with a reset, and a peer
+// still writing would never read the close frame). Both bounds cut off a
+// peer that keeps sending instead (websocket_teardown.h). Not flags: Beast
+// reaches the teardown with the stream alone (no ServerOptions), and neither
+// is a deployment choice.
+//
+// Bytes: lets a client that was mid-way through an oversized message (up to
+// 32 MiB) finish writing it and read its 1009; the drain reads into one fixed
+// 4 KiB chunk, so the bound costs bandwidth and CPU, never memory.
+inline constexpr size_t kWebSocketTeardownBytesMax = 32 * 1024 * 1024;
+// Time: a well-behaved peer answers our FIN within a round trip; 5 s also
+// lets a client push the rest of an oversized message over a ~50 Mbit/s link,
+// yet a peer trickling bytes to hold the socket open is dropped soon.
+inline constexpr std::chrono::seconds kWebSocketTeardownTimeout{5};
+
+// Nesting depth of a field's value in a JSON request body (the body's own
+// object not counted); deeper is 400 invalid_json. Ours are flat; 64 levels
+// leaves room for clients that send extra structured fields while bounding
+// the parser's recursive walk (and so its stack). Not a flag: no valid
+// request comes near it.
+inline constexpr size_t kRequestBodyDepthMax = 64;
+
 // Events read from the log per step of a `since` resume, so a client far
-// behind never makes the server hold its whole history in memory.
+// behind never makes the server hold its whole history in memory. Not a
+// flag: a step size, invisible to clients and operators alike.
 inline constexpr size_t kResumeEventsPerRead = 1024;
 
 // Access-log bytes held in memory while stderr is not draining (a stalled
@@ -50,7 +101,8 @@ inline constexpr size_t kResumeEventsPerRead = 1024;
 // filling while the other is written).
 inline constexpr size_t kAccessLogBufferBytesMax = 1024 * 1024;
 
-// GET /sbd_tokens/transactions: limit 1..100, default 5 (API.md).
+// GET /sbd_tokens/transactions: limit 1..100, default 5. Not flags: API.md
+// fixes them.
 inline constexpr size_t kHistoryLimitDefault = 5;
 inline constexpr size_t kHistoryLimitMax = 100;
 

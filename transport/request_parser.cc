@@ -11,15 +11,12 @@
 #include "absl/strings/str_join.h"
 #include "absl/types/span.h"
 #include "engine/error_code.h"
+#include "transport/limits.h"
 
 namespace sbd {
 namespace {
 
 namespace ondemand = simdjson::ondemand;
-
-// Nesting allowed in a request body. Ours are flat; 64 levels leaves room
-// for clients that send extra structured fields while bounding the walk.
-constexpr size_t kBodyDepthMax = 64;
 
 enum class FieldKind { kString, kAmount };
 
@@ -78,7 +75,7 @@ bool IsJsonNumber(std::string_view s, bool* integer) {
 
 // Walks (and so validates) a value nobody reads.
 simdjson::error_code Walk(ondemand::value value, size_t depth) {
-  if (depth > kBodyDepthMax) return simdjson::DEPTH_ERROR;
+  if (depth > kRequestBodyDepthMax) return simdjson::DEPTH_ERROR;
   ondemand::json_type type;
   if (auto error = value.type().get(type)) return error;
   switch (type) {
@@ -149,7 +146,7 @@ ondemand::parser& ThreadParser() {
   thread_local ondemand::parser parser = [] {
     ondemand::parser p;
     // On failure iterate() allocates (with the default depth) itself.
-    if (p.allocate(64 * 1024, kBodyDepthMax) != simdjson::SUCCESS) return ondemand::parser();
+    if (p.allocate(64 * 1024, kRequestBodyDepthMax) != simdjson::SUCCESS) return ondemand::parser();
     return p;
   }();
   return parser;

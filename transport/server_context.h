@@ -29,6 +29,7 @@ struct ServerOptions {
   size_t websocket_backlog_messages_max = kWebSocketBacklogMessagesMax;
   size_t websocket_backlog_bytes_max = kWebSocketBacklogBytesMax;
   std::chrono::seconds websocket_ping_interval = kWebSocketPingInterval;
+  std::chrono::seconds websocket_close_timeout = kWebSocketCloseTimeout;
   double rate_limit_per_s = 0;  // Sends per second per user; 0 = off. Burst 2N.
   bool access_log = true;       // One line per request on stderr.
   // Access-log bytes buffered while stderr is not draining; past it lines

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "transport/limits.h"
 #include "transport/messages.h"
 #include "transport/notifier.h"
 
@@ -28,19 +29,6 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 namespace websocket = beast::websocket;
 using tcp = net::ip::tcp;
-
-// A client only ever sends {"type":"ping"}; anything much larger is not a
-// message of this API, and a small cap keeps a hostile client from making the
-// server buffer megabytes (Beast closes with 1009 past it).
-constexpr size_t kClientMessageBytesMax = 4096;
-
-// A close we start (1001, 1003, 1008, 1011, 1013) waits this long for the
-// close handshake, then drops the socket. A client that stopped reading may
-// never let the close frame through; Beast's server default is the same 30 s.
-constexpr std::chrono::seconds kCloseHandshakeTimeout{30};
-
-// The accept handshake (the 101 answer) must be written within this long.
-constexpr std::chrono::seconds kAcceptTimeout{10};
 
 // The longest the expiry timer is set for: ~100 years, in seconds, far
 // below where steady_clock's nanoseconds overflow.
@@ -124,7 +112,7 @@ class WebSocketSession : public NotificationSink,
   void Accept() {
     websocket::stream_base::timeout timeouts =
         websocket::stream_base::timeout::suggested(beast::role_type::server);
-    timeouts.handshake_timeout = kAcceptTimeout;
+    timeouts.handshake_timeout = kWebSocketAcceptTimeout;
     // Beast pings after half the idle timeout without incoming data and drops
     // the connection at the full timeout: "ping every interval, dead after
     // one more interval without a pong".
@@ -134,7 +122,7 @@ class WebSocketSession : public NotificationSink,
     ws_.set_option(websocket::stream_base::decorator([](websocket::response_type& response) {
       response.set(http::field::server, "sbd-ledger");
     }));
-    ws_.read_message_max(kClientMessageBytesMax);
+    ws_.read_message_max(kWebSocketClientMessageBytesMax);
     ws_.text(true);
     ws_.async_accept(upgrade_,
                      beast::bind_front_handler(&WebSocketSession::OnAccept, shared_from_this()));
@@ -149,7 +137,7 @@ class WebSocketSession : public NotificationSink,
     // Handshake done: from now on the close handshake needs its own deadline.
     websocket::stream_base::timeout timeouts;
     ws_.get_option(timeouts);
-    timeouts.handshake_timeout = kCloseHandshakeTimeout;
+    timeouts.handshake_timeout = context_.options.websocket_close_timeout;
     ws_.set_option(timeouts);
 
     DoRead();
@@ -320,7 +308,7 @@ class WebSocketSession : public NotificationSink,
     expiry_timer_.cancel();
     held_.clear();
     outbox_.clear();
-    close_deadline_.expires_after(kCloseHandshakeTimeout);
+    close_deadline_.expires_after(context_.options.websocket_close_timeout);
     close_deadline_.async_wait([self = shared_from_this()](beast::error_code wait_ec) {
       if (!wait_ec) self->Abort();
     });

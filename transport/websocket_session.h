@@ -5,7 +5,8 @@
 // then on the WebSocket session owns the connection: it registers with the
 // Notifier, sends `connected`, replays missed messages when `since` is given,
 // then streams live ones, answers pings, enforces `exp` (1008), the backlog
-// limit (1013) and binary frames (1003).
+// limit (1013), binary frames (1003) and the client message cap (1009). The
+// TCP teardown after any close is websocket_teardown.h's.
 //
 // Thread-safety: StartWebSocketSession may be called from any io thread; the
 // session runs on its own strand.

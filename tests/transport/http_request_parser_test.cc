@@ -5,6 +5,7 @@
 #include <string>
 
 #include "engine/error_code.h"
+#include "transport/limits.h"
 #include "transport/request_parser.h"
 
 namespace sbd {
@@ -162,6 +163,18 @@ TEST(RequestParserTest, DeepNestingIsRefused) {
   for (int i = 0; i < 200; ++i) deep += "]";
   deep += "}";
   EXPECT_EQ(SendError(deep), ErrorCode::kInvalidJson);
+}
+
+// The limit counts the levels of a field's value (the body's own object is
+// not one): kRequestBodyDepthMax nested arrays pass, one more is refused.
+TEST(RequestParserTest, NestingUpToTheDepthLimitIsAcceptedOneMoreIsNot) {
+  auto body = [](size_t levels) {
+    std::string text = R"({"to_user":"bob","amount":1,"x":)";
+    text += std::string(levels, '[') + std::string(levels, ']');
+    return text + "}";
+  };
+  EXPECT_EQ(SendError(body(kRequestBodyDepthMax)), std::nullopt);
+  EXPECT_EQ(SendError(body(kRequestBodyDepthMax + 1)), ErrorCode::kInvalidJson);
 }
 
 }  // namespace

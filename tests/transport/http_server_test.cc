@@ -266,7 +266,7 @@ TEST(HttpServerTest, HelpDescribesEveryFlag) {
   for (std::string_view flag :
        {"--db", "--listen", "--threads", "--durability", "--demo", "--secret-file", "--rate-limit",
         "--backlog-limit", "--body-limit", "--header-limit", "--connections-max", "--idle-timeout",
-        "--read-timeout", "--no-access-log"}) {
+        "--read-timeout", "--ws-close-timeout", "--no-access-log"}) {
     EXPECT_NE(result->out.find(flag), std::string::npos) << flag;
   }
   result = RunLedgerTool({"serve", "--no-such-flag"});

@@ -22,6 +22,7 @@
 #include "tests/support/tokens.h"
 #include "tests/support/websocket_client.h"
 #include "tests/transport/websocket_test_util.h"
+#include "transport/limits.h"
 
 namespace sbd::testing {
 namespace {
@@ -480,6 +481,79 @@ TEST_F(WebSocketE2eTest, SigtermClosesWebSocketsWith1001) {
   EXPECT_EQ(*code, 1001);
 }
 
+// A message far over the 4 KiB client cap gets close 1009, and the client
+// reads it: the server drains what the client is still sending behind the
+// close frame instead of resetting the connection under it.
+TEST_F(WebSocketE2eTest, OversizedMessageGetsClose1009ThatTheClientReads) {
+  OpenFunded("alice", 0);
+  auto alice = ConnectAndGreet("alice");
+  ASSERT_NE(alice, nullptr);
+  const std::string huge(16 * 1024 * 1024, 'x');
+  absl::Status sent = alice->SendText(huge, seconds(20));
+  absl::StatusOr<int> code = alice->WaitForClose(seconds(10));
+  ASSERT_TRUE(code.ok()) << code.status() << " (send: " << sent << ")";
+  EXPECT_EQ(*code, 1009);
+  EXPECT_TRUE(sent.ok()) << sent;
+
+  // The server is unharmed: a new session works.
+  EXPECT_NE(ConnectAndGreet("alice"), nullptr);
+}
+
+// The drain behind a close frame is bounded in bytes: a client that keeps
+// sending (never reading, so never answering the close) is cut off once the
+// server has discarded kWebSocketTeardownBytesMax, not before (the close frame
+// must get through to a client finishing an oversized message) and not never.
+TEST_F(WebSocketE2eTest, AClientThatKeepsSendingIsCutOffAtTheDrainBytesBound) {
+  OpenFunded("alice", 0);
+  auto alice = ConnectAndGreet("alice");
+  ASSERT_NE(alice, nullptr);
+  const std::string oversized(1024 * 1024, 'x');  // Each one over the 4 KiB cap.
+  // Past the bound plus what the kernel buffers of both ends can hold
+  // (loopback autotuning: a few MiB each).
+  constexpr size_t kSlackBytes = 32 * 1024 * 1024;
+  size_t sent_bytes = 0;
+  absl::Status sent;
+  const auto deadline = std::chrono::steady_clock::now() + seconds(60);
+  while (std::chrono::steady_clock::now() < deadline &&
+         sent_bytes <= kWebSocketTeardownBytesMax + kSlackBytes) {
+    sent = alice->SendText(oversized, seconds(20));
+    if (!sent.ok()) break;
+    sent_bytes += oversized.size();
+  }
+  ASSERT_TRUE(absl::IsUnavailable(sent)) << sent << " after " << sent_bytes << " bytes";
+  EXPECT_GE(sent_bytes, kWebSocketTeardownBytesMax / 2);  // Drained, not reset at once.
+  EXPECT_LE(sent_bytes, kWebSocketTeardownBytesMax + kSlackBytes);
+}
+
+// ... and in time: a client that trickles small messages after its oversized
+// one, never answering the close, is cut off after kWebSocketTeardownTimeout.
+// Without that bound only Beast's keep-alive timer (one ping interval, 20 s,
+// after the last read started) would end it; the wait allows 10 s less. The
+// messages it got through first show the server drained them instead of
+// resetting the connection at once.
+TEST_F(WebSocketE2eTest, AClientThatTricklesIsCutOffAtTheDrainTimeBound) {
+  OpenFunded("alice", 0);
+  auto alice = ConnectAndGreet("alice");
+  ASSERT_NE(alice, nullptr);
+  ASSERT_TRUE(alice->SendText(std::string(5000, 'x')).ok());
+  const auto start = std::chrono::steady_clock::now();
+  const auto deadline = start + kWebSocketTeardownTimeout + seconds(10);
+  absl::Status sent;
+  int trickled = 0;
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(milliseconds(100));
+    sent = alice->SendText(R"({"type":"ping"})");
+    if (!sent.ok()) break;
+    trickled++;
+  }
+  ASSERT_TRUE(absl::IsUnavailable(sent))
+      << sent << " after "
+      << std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::now() - start).count()
+      << " ms";
+  // ~50 in the 5 s; a reset would have failed the second or third.
+  EXPECT_GE(trickled, 5);
+}
+
 class WebSocketBacklogTest : public WebSocketE2eTest {
  protected:
   // Far below the stalled client's eventual backlog, far above what the
@@ -538,6 +612,44 @@ TEST_F(WebSocketBacklogTest, AReaderThatNeverReadsIsClosedWith1013AndOthersKeepF
   auto messages = ReadMessages(*healthy, 1);
   ASSERT_TRUE(messages.ok()) << messages.status();
   EXPECT_EQ(Seq((*messages)[0]), JsonInt(after, "seq"));
+}
+
+class WebSocketCloseTimeoutTest : public WebSocketE2eTest {
+ protected:
+  void SetUp() override { StartServer({"--ws-close-timeout", "1"}); }
+};
+
+// --ws-close-timeout bounds a close the server starts: a client that never
+// answers the close frame (it only writes, so it never even reads it) is
+// dropped after 1 s, where the default would wait 30 s.
+TEST_F(WebSocketCloseTimeoutTest, AClientThatNeverAnswersTheCloseIsDroppedAfterTheFlagsTimeout) {
+  OpenFunded("alice", 0);
+  auto alice = ConnectAndGreet("alice");
+  ASSERT_NE(alice, nullptr);
+  ASSERT_TRUE(alice->SendBinary("\x01").ok());  // The server closes with 1003.
+  const auto start = std::chrono::steady_clock::now();
+  absl::Status sent;
+  while (std::chrono::steady_clock::now() < start + seconds(15)) {
+    std::this_thread::sleep_for(milliseconds(100));
+    sent = alice->SendText(R"({"type":"ping"})");
+    if (!sent.ok()) break;
+  }
+  EXPECT_TRUE(absl::IsUnavailable(sent))
+      << sent << " after "
+      << std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::now() - start).count()
+      << " ms";
+}
+
+TEST(WebSocketCloseTimeoutFlagTest, BadValuesAreRefusedWithExitCode2) {
+  for (const char* value : {"0", "-1", "3601", "soon", ""}) {
+    absl::StatusOr<ToolResult> result = RunLedgerTool({"serve", "--ws-close-timeout", value});
+    ASSERT_TRUE(result.ok()) << result.status();
+    EXPECT_EQ(result->exit_code, 2) << "'" << value << "': " << result->err;
+    EXPECT_NE(result->err.find("ws-close-timeout"), std::string::npos) << result->err;
+  }
+  absl::StatusOr<ToolResult> help = RunLedgerTool({"serve", "--help"});
+  ASSERT_TRUE(help.ok()) << help.status();
+  EXPECT_NE(help->out.find("--ws-close-timeout"), std::string::npos) << help->out;
 }
 
 }  // namespace

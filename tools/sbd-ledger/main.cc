@@ -33,6 +33,11 @@ int Serve(const std::vector<std::string>& args) {
   // Read once at start-up, before any thread exists.
   const char* cors_env = std::getenv("SBD_CORS_ORIGINS");  // NOLINT(concurrency-mt-unsafe)
   std::string cors_origins = cors_env != nullptr ? cors_env : "";
+  int64_t ws_close_timeout_s = server.websocket_close_timeout.count();
+  const std::string ws_close_timeout_help =
+      "seconds a WebSocket close the server starts (1001, 1003, 1008, 1011, 1013) waits for "
+      "the client's close frame before the connection is dropped; 1.." +
+      std::to_string(sbd::kWebSocketCloseTimeoutMax.count());
   po::options_description options("sbd-ledger serve options");
   options.add_options()("help", "print this help")(
       "db", po::value(&config.db_path)->default_value(config.db_path),
@@ -77,6 +82,8 @@ int Serve(const std::vector<std::string>& args) {
       "cors-origins", po::value(&cors_origins)->default_value(cors_origins),
       "browser origins allowed to call the API cross-origin: comma-separated exact origins "
       "(http://localhost:3000) or *; empty = CORS off (default: $SBD_CORS_ORIGINS)")(
+      "ws-close-timeout", po::value(&ws_close_timeout_s)->default_value(ws_close_timeout_s),
+      ws_close_timeout_help.c_str())(
       "no-access-log",
       "do not write one line per request (method path status time) to "
       "stderr")("access-log-limit",
@@ -119,9 +126,15 @@ int Serve(const std::vector<std::string>& args) {
     return 2;
   }
   server.cors = *std::move(cors);
+  if (ws_close_timeout_s < 1 || ws_close_timeout_s > sbd::kWebSocketCloseTimeoutMax.count()) {
+    std::fprintf(stderr, "sbd-ledger serve: --ws-close-timeout must be 1..%lld seconds\n",
+                 static_cast<long long>(sbd::kWebSocketCloseTimeoutMax.count()));
+    return 2;
+  }
   config.durability_full = durability == "full";
   server.keep_alive_idle_timeout = std::chrono::seconds(idle_timeout_s);
   server.request_read_timeout = std::chrono::seconds(read_timeout_s);
+  server.websocket_close_timeout = std::chrono::seconds(ws_close_timeout_s);
   server.access_log = values.count("no-access-log") == 0;
   return sbd::RunServe(config);
 }
