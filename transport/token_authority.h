@@ -31,7 +31,13 @@ struct Identity {
   std::string subject;       // The `sub` claim as sent.
   bool admin = false;        // role == "admin".
   int64_t expires_at_s = 0;  // `exp`, Unix seconds.
+  // role == "service": of the admin routes, POST /admin/transfer only. Last,
+  // so `Identity{sub, admin, exp}` still reads as it did.
+  bool service = false;
 };
+
+// The `role` claim a token is issued with.
+enum class Role { kUser, kAdmin, kService };
 
 // Verified tokens remembered: far more than the users active at once.
 inline constexpr size_t kVerifiedTokensCachedMax = 4096;
@@ -43,9 +49,14 @@ class TokenAuthority {
   // ErrorCode::kUnauthorized (via MakeError) for anything wrong with the token.
   absl::StatusOr<Identity> Verify(std::string_view token, int64_t now_s) const;
 
-  // A signed token for `subject`, valid for ttl_s seconds from now_s.
-  absl::StatusOr<std::string> Issue(std::string_view subject, bool admin, int64_t ttl_s,
+  // A signed token for `subject`, valid for ttl_s seconds from now_s, with
+  // `role` "admin" or "service" (none for kUser).
+  absl::StatusOr<std::string> Issue(std::string_view subject, Role role, int64_t ttl_s,
                                     int64_t now_s) const;
+  absl::StatusOr<std::string> Issue(std::string_view subject, bool admin, int64_t ttl_s,
+                                    int64_t now_s) const {
+    return Issue(subject, admin ? Role::kAdmin : Role::kUser, ttl_s, now_s);
+  }
 
  private:
   // Everything but the `exp` check against the clock.
