@@ -31,6 +31,9 @@ struct ServerOptions {
   double rate_limit_per_s = 0;  // Sends per second per user; 0 = off. Burst 2N.
   bool access_log = true;       // One line per request on stderr.
   CorsPolicy cors;              // --cors-origins; off by default.
+  // --open-accounts-on-first-use: a user token whose `sub` has no account
+  // opens it (balance 0) before its first request is served, instead of 404.
+  bool open_accounts_on_first_use = false;
 };
 
 struct ServerContext {

@@ -66,6 +66,11 @@ int Serve(const std::vector<std::string>& args) {
       "seconds an idle keep-alive connection stays open")(
       "read-timeout", po::value(&read_timeout_s)->default_value(read_timeout_s),
       "seconds a started request may take to arrive whole (slowloris guard)")(
+      "open-accounts-on-first-use", po::bool_switch(&server.open_accounts_on_first_use),
+      "a user token whose sub has no account opens it (balance 0) before its first request "
+      "(GET /sbd_tokens, the history, a send, a note, /ws) is served; without it that request "
+      "is 404 account_not_found. A recipient is never opened, nor an admin's or service's "
+      "account")(
       "cors-origins", po::value(&cors_origins)->default_value(cors_origins),
       "browser origins allowed to call the API cross-origin: comma-separated exact origins "
       "(http://localhost:3000) or *; empty = CORS off (default: $SBD_CORS_ORIGINS)")(
