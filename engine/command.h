@@ -41,13 +41,21 @@ struct MintCommand {
   std::string transaction_id;  // Optional; empty: the ledger makes a UUID.
 };
 
-// POST /sbd_tokens/send.
+// POST /sbd_tokens/send, and POST /admin/transfer (a service or admin moving
+// tokens on behalf of from_account).
 struct TransferCommand {
-  std::string from_account;  // The token's `sub`.
+  std::string from_account;  // A send: the token's `sub`; an admin transfer: from_user.
   std::string to_account;
   AmountField amount;
   std::string note;            // Optional.
   std::string transaction_id;  // Optional; empty: the ledger makes a UUID.
+  // Who issues it, recorded as the event's actor: empty for a send (the
+  // actor is then from_account), the service's or admin's `sub` for an admin
+  // transfer. docs/EVENT_LOG.md: actor != from_account marks the latter.
+  // (Default-initialised, so a send's `TransferCommand{from, to, amount,
+  // note, id}` need not name the two.)
+  std::string actor = {};
+  std::string reason = {};  // Optional (admin transfers); stored as the event's reason.
 };
 
 // PATCH /sbd_tokens/transaction/note.

@@ -31,8 +31,10 @@ std::string_view EventTypeName(EventType type);
 struct Event {
   int64_t seq = 0;  // 1, 2, 3, ... gapless.
   EventType type = EventType::kAccountOpened;
-  int64_t timestamp_ms = 0;    // Unix epoch milliseconds, UTC.
-  std::string actor;           // Who issued the command (sender, admin `sub`, note setter).
+  int64_t timestamp_ms = 0;  // Unix epoch milliseconds, UTC.
+  // Who issued the command: the sender (a send), the service's or admin's
+  // `sub` (an admin transfer, a mint), the note setter.
+  std::string actor;
   std::string from_account;    // Transfer: the sender. Empty otherwise.
   std::string to_account;      // Transfer: recipient; mint: holder; open: the account.
   int64_t amount = 0;          // Transfer and mint; 0 otherwise.
@@ -40,6 +42,9 @@ struct Event {
   int64_t to_balance = 0;      // Transfer, mint, open: to_account's balance after.
   std::string transaction_id;  // Idempotency key; for a note: the transaction it annotates.
   std::string note;            // Transfer note, mint reason, or the note set.
+  // Why a service or admin moved the tokens (POST /admin/transfer's
+  // `reason`); empty otherwise. Schema version 2 (docs/EVENT_LOG.md).
+  std::string reason;
 
   friend bool operator==(const Event&, const Event&) = default;
 };

@@ -513,6 +513,10 @@ class Ledger::Impl {
     absl::StatusOr<int64_t> amount = ValidateAmount(command.amount);
     if (!amount.ok()) return Rejected(amount.status());
     if (absl::Status status = ValidateNote(command.note); !status.ok()) return Rejected(status);
+    if (absl::Status status = ValidateNote(command.reason); !status.ok()) {
+      return Rejected(
+          MakeError(ErrorCode::kInvalidField, absl::StrCat("reason: ", status.message())));
+    }
     if (!command.transaction_id.empty()) {
       if (absl::Status status = ValidateTransactionId(command.transaction_id); !status.ok()) {
         return Rejected(status);
@@ -540,13 +544,18 @@ class Ledger::Impl {
       return Rejected(MakeError(ErrorCode::kBalanceOverflow,
                                 "the recipient's balance would exceed 9007199254740991"));
     }
-    Event event = NewEvent(EventType::kTokensTransferred, from, std::move(command.transaction_id));
+    // A send's actor is its sender; an admin transfer's the service or admin
+    // that issued it (recorded as given, like a mint's).
+    Event event = NewEvent(EventType::kTokensTransferred,
+                           command.actor.empty() ? from : std::move(command.actor),
+                           std::move(command.transaction_id));
     event.from_account = std::move(command.from_account);
     event.to_account = std::move(command.to_account);
     event.amount = *amount;
     event.from_balance = from_balance - *amount;
     event.to_balance = to_balance + *amount;
     event.note = std::move(command.note);
+    event.reason = std::move(command.reason);
     Outcome outcome;
     outcome.pending = state.Add(std::move(event));
     return outcome;

@@ -29,8 +29,9 @@ void AppendString(std::string_view value, std::string& out) {
 
 // Appends the canonical bytes of `event` to `out`.
 void AppendCanonicalBytes(const Event& event, std::string& out) {
-  out.reserve(out.size() + 8 * 11 + event.actor.size() + event.from_account.size() +
-              event.to_account.size() + event.transaction_id.size() + event.note.size());
+  out.reserve(out.size() + 8 * 12 + event.actor.size() + event.from_account.size() +
+              event.to_account.size() + event.transaction_id.size() + event.note.size() +
+              event.reason.size());
   AppendInt(event.seq, out);
   AppendInt(static_cast<int64_t>(event.type), out);
   AppendInt(event.timestamp_ms, out);
@@ -42,6 +43,11 @@ void AppendCanonicalBytes(const Event& event, std::string& out) {
   AppendInt(event.to_balance, out);
   AppendString(event.transaction_id, out);
   AppendString(event.note, out);
+  // Schema version 2 added `reason`. Only a non-empty one is hashed, so an
+  // event without one (every event of a version 1 log) hashes exactly as it
+  // did then and old chains stay valid. Still unambiguous: the event's bytes
+  // end the hash input, so bytes after the note can only be the reason.
+  if (!event.reason.empty()) AppendString(event.reason, out);
 }
 
 }  // namespace

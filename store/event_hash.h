@@ -17,9 +17,10 @@ using EventHash = std::array<uint8_t, 32>;
 // The chain's start: the "previous hash" of event 1.
 inline constexpr EventHash kGenesisHash{};
 
-// The canonical bytes of `event` that the chain hashes: every field in row
-// order, integers as 8 little-endian bytes, strings as an 8-byte length then
-// the bytes.
+// The canonical bytes of `event` that the chain hashes: every field of
+// schema version 1 in row order, integers as 8 little-endian bytes, strings
+// as an 8-byte length then the bytes; then the reason the same way, only if
+// it is not empty.
 std::string CanonicalEventBytes(const Event& event);
 
 EventHash ChainHash(const EventHash& previous, const Event& event);

@@ -12,10 +12,12 @@
 
 namespace sbd {
 
-// The schema of kSchemaVersion. STRICT makes SQLite refuse a value of the
-// wrong type instead of silently storing it. seq is the rowid: appends go to
-// the end of the table's b-tree, and it is the only index (see
-// docs/EVENT_LOG.md for why there is no other).
+// The schema of kSchemaVersion (2). STRICT makes SQLite refuse a value of
+// the wrong type instead of silently storing it. seq is the rowid: appends go
+// to the end of the table's b-tree, and it is the only index (see
+// docs/EVENT_LOG.md for why there is no other). `reason` is last because
+// version 2 added it: a version 1 log gets it by kEventLogMigrateToV2Sql
+// (ALTER TABLE ADD COLUMN appends), and a new log has the very same layout.
 inline constexpr const char* kEventLogSchemaSql = R"sql(
 CREATE TABLE events (
   seq            INTEGER PRIMARY KEY,
@@ -29,7 +31,8 @@ CREATE TABLE events (
   to_balance     INTEGER NOT NULL,
   transaction_id TEXT    NOT NULL,
   note           TEXT    NOT NULL,
-  hash           BLOB    NOT NULL CHECK (length(hash) = 32)
+  hash           BLOB    NOT NULL CHECK (length(hash) = 32),
+  reason         TEXT    NOT NULL DEFAULT ''
 ) STRICT;
 CREATE TRIGGER events_no_update BEFORE UPDATE ON events
 BEGIN SELECT RAISE(ABORT, 'events is append-only: UPDATE refused'); END;
@@ -37,15 +40,28 @@ CREATE TRIGGER events_no_delete BEFORE DELETE ON events
 BEGIN SELECT RAISE(ABORT, 'events is append-only: DELETE refused'); END;
 )sql";
 
-// The columns of a row, in the order the hash chain and every SELECT use.
+// Version 1 -> 2, run in one transaction with the user_version bump. Adding
+// a column with a default rewrites no row (the triggers never fire): every
+// version 1 row reads reason ''.
+inline constexpr const char* kEventLogMigrateToV2Sql =
+    "ALTER TABLE events ADD COLUMN reason TEXT NOT NULL DEFAULT ''";
+
+// The columns of a row, in the order every SELECT reads them (ReadRow).
 inline constexpr const char* kEventLogColumns =
     "seq, type, timestamp_ms, actor, from_account, to_account, amount, from_balance, "
-    "to_balance, transaction_id, note, hash";
+    "to_balance, transaction_id, note, hash, reason";
+
+// The same for a version 1 log opened read-only (which is never migrated):
+// its rows have no reason, which is ''.
+inline constexpr const char* kEventLogColumnsV1 =
+    "seq, type, timestamp_ms, actor, from_account, to_account, amount, from_balance, "
+    "to_balance, transaction_id, note, hash, '' AS reason";
 
 // One row; bind the columns of kEventLogColumns in order.
 inline constexpr const char* kEventLogInsertSql =
     "INSERT INTO events (seq, type, timestamp_ms, actor, from_account, to_account, amount, "
-    "from_balance, to_balance, transaction_id, note, hash) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)";
+    "from_balance, to_balance, transaction_id, note, hash, reason) "
+    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)";
 
 // Binds `event` and its chain hash to kEventLogInsertSql's parameters. The
 // strings are bound without a copy: they must outlive the statement's exec.
@@ -62,6 +78,7 @@ inline void BindEventRow(SQLite::Statement& insert, const Event& event, const Ev
   insert.bindNoCopy(10, event.transaction_id);
   insert.bindNoCopy(11, event.note);
   insert.bindNoCopy(12, hash.data(), static_cast<int>(hash.size()));
+  insert.bindNoCopy(13, event.reason);
 }
 
 }  // namespace sbd

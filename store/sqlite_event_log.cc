@@ -3,6 +3,7 @@
 #include <SQLiteCpp/Database.h>
 #include <SQLiteCpp/Exception.h>
 #include <SQLiteCpp/Statement.h>
+#include <SQLiteCpp/Transaction.h>
 #include <sqlite3.h>
 
 #include <algorithm>
@@ -131,7 +132,8 @@ void AssignText(sqlite3_stmt* row, int column, std::string& out) {
   out.assign(data, size);
 }
 
-// Reads the 12 columns of kEventLogColumns from the current row.
+// Reads the 13 columns of kEventLogColumns (or kEventLogColumnsV1) from the
+// current row.
 absl::Status ReadRow(sqlite3_stmt* row, Event& event, EventHash& hash) {
   event.seq = sqlite3_column_int64(row, 0);
   const int64_t type = sqlite3_column_int64(row, 1);
@@ -154,12 +156,35 @@ absl::Status ReadRow(sqlite3_stmt* row, Event& event, EventHash& hash) {
     return ChainBroken(event.seq, "recorded hash is not 32 bytes");
   }
   std::memcpy(hash.data(), stored, hash.size());
+  AssignText(row, 12, event.reason);
   return absl::OkStatus();
 }
 
+// The oldest schema version this build still opens: a version 1 log opened
+// for writing is migrated to kSchemaVersion; opened read-only, it is read as
+// it is.
+constexpr int kOldestSchemaVersion = 1;
+
+// Version 1 -> 2 in one transaction: the new column and the version bump
+// commit together or not at all (an error rolls back, in the Transaction's
+// destructor, and the file stays a version 1 log). The version is read again
+// inside the transaction: another process may have migrated the file since
+// it was first read.
+void MigrateToVersion2(SQLite::Database& db) {
+  SQLite::Transaction transaction(db, SQLite::TransactionBehavior::IMMEDIATE);
+  if (db.execAndGet("PRAGMA user_version").getInt() == 1) {
+    db.exec(kEventLogMigrateToV2Sql);
+    db.exec("PRAGMA user_version=2");
+  }
+  transaction.commit();
+}
+
 // Checks that `db` is an event log of a schema this build reads, or creates
-// the schema in an empty file. Changes nothing in a file it refuses.
-absl::Status CheckOrCreateSchema(SQLite::Database& db, const std::string& path, bool read_only) {
+// the schema in an empty file, and returns the file's schema version: a
+// version 1 log opened for writing is migrated first (kSchemaVersion is
+// returned). Changes nothing in a file it refuses.
+absl::StatusOr<int> CheckOrCreateSchema(SQLite::Database& db, const std::string& path,
+                                        bool read_only) {
   const int application_id = db.execAndGet("PRAGMA application_id").getInt();
   const int schema_version = db.execAndGet("PRAGMA user_version").getInt();
   if (application_id == 0 && schema_version == 0) {
@@ -181,7 +206,7 @@ absl::Status CheckOrCreateSchema(SQLite::Database& db, const std::string& path, 
     db.exec(absl::StrCat("PRAGMA application_id=", SqliteEventLog::kApplicationId));
     db.exec(absl::StrCat("PRAGMA user_version=", SqliteEventLog::kSchemaVersion));
     db.exec("COMMIT");
-    return absl::OkStatus();
+    return SqliteEventLog::kSchemaVersion;
   }
   if (application_id != SqliteEventLog::kApplicationId) {
     return absl::FailedPreconditionError(
@@ -193,7 +218,7 @@ absl::Status CheckOrCreateSchema(SQLite::Database& db, const std::string& path, 
         absl::StrCat(path, " has schema version ", schema_version, ", newer than this build's ",
                      SqliteEventLog::kSchemaVersion, ": open it with a newer sbd-ledger"));
   }
-  if (schema_version < SqliteEventLog::kSchemaVersion) {
+  if (schema_version < kOldestSchemaVersion) {
     return absl::FailedPreconditionError(
         absl::StrCat(path, " has unknown schema version ", schema_version));
   }
@@ -204,7 +229,12 @@ absl::Status CheckOrCreateSchema(SQLite::Database& db, const std::string& path, 
     return absl::FailedPreconditionError(
         absl::StrCat(path, ": the file system does not support SQLite's WAL mode"));
   }
-  return absl::OkStatus();
+  static_assert(SqliteEventLog::kSchemaVersion == 2, "add the migration to the new version");
+  if (schema_version == 1 && !read_only) {
+    MigrateToVersion2(db);
+    return SqliteEventLog::kSchemaVersion;
+  }
+  return schema_version;
 }
 
 }  // namespace
@@ -213,13 +243,14 @@ class SqliteEventLog::Impl {
  public:
   // A read-only connection and the statements reads reuse on it.
   struct Reader {
-    explicit Reader(const std::string& path)
+    // `columns`: kEventLogColumns, or kEventLogColumnsV1 for a version 1 log.
+    Reader(const std::string& path, const char* columns)
         // NOMUTEX: a pooled connection is used by one thread at a time, so
         // SQLite's per-call connection mutex is pure overhead (~8% of a read).
         : db(path, SQLite::OPEN_READONLY | SQLite::OPEN_NOMUTEX, kBusyTimeoutMs),
-          range(db, absl::StrCat("SELECT ", kEventLogColumns,
+          range(db, absl::StrCat("SELECT ", columns,
                                  " FROM events WHERE seq BETWEEN ? AND ? ORDER BY seq")),
-          by_seq(db, absl::StrCat("SELECT ", kEventLogColumns, " FROM events WHERE seq = ?")),
+          by_seq(db, absl::StrCat("SELECT ", columns, " FROM events WHERE seq = ?")),
           hash_at(db, "SELECT hash FROM events WHERE seq = ?") {}
 
     // Ends any read transaction a statement holds, so the WAL can be
@@ -257,9 +288,10 @@ class SqliteEventLog::Impl {
     std::unique_ptr<Reader> reader_;
   };
 
-  Impl(std::string path, std::unique_ptr<SQLite::Database> writer, int64_t last_seq,
-       EventHash last_hash)
+  Impl(std::string path, int schema_version, std::unique_ptr<SQLite::Database> writer,
+       int64_t last_seq, EventHash last_hash)
       : path_(std::move(path)),
+        columns_(schema_version == 1 ? kEventLogColumnsV1 : kEventLogColumns),
         writer_(std::move(writer)),
         insert_(writer_ == nullptr
                     ? nullptr
@@ -288,6 +320,9 @@ class SqliteEventLog::Impl {
                            Reader& reader) const;
 
   const std::string path_;
+  // What the readers select: a version 1 log (read-only: never migrated) has
+  // no reason column.
+  const char* const columns_;
   // Null when read-only. Used by the appending thread only.
   std::unique_ptr<SQLite::Database> writer_;
   std::unique_ptr<SQLite::Statement> insert_;
@@ -312,7 +347,7 @@ std::unique_ptr<SqliteEventLog::Impl::Reader> SqliteEventLog::Impl::BorrowReader
     }
   }
   // Opened outside the lock: it touches the file.
-  return std::make_unique<Reader>(path_);
+  return std::make_unique<Reader>(path_, columns_);
 }
 
 void SqliteEventLog::Impl::ReturnReader(std::unique_ptr<Reader> reader) const {
@@ -659,9 +694,8 @@ absl::StatusOr<std::unique_ptr<SqliteEventLog>> SqliteEventLog::Open(const std::
                                                   : SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE),
         kBusyTimeoutMs);
     step = "check the schema of";
-    if (absl::Status status = CheckOrCreateSchema(*db, path, options.read_only); !status.ok()) {
-      return status;
-    }
+    absl::StatusOr<int> schema_version = CheckOrCreateSchema(*db, path, options.read_only);
+    if (!schema_version.ok()) return schema_version.status();
     step = "configure";
     if (!options.read_only) {
       db->exec(options.durability == Durability::kFull ? "PRAGMA synchronous=FULL"
@@ -686,8 +720,8 @@ absl::StatusOr<std::unique_ptr<SqliteEventLog>> SqliteEventLog::Open(const std::
       }
     }
     if (options.read_only) db.reset();  // Reads use pooled connections.
-    return std::unique_ptr<SqliteEventLog>(
-        new SqliteEventLog(std::make_unique<Impl>(path, std::move(db), last_seq, last_hash)));
+    return std::unique_ptr<SqliteEventLog>(new SqliteEventLog(
+        std::make_unique<Impl>(path, *schema_version, std::move(db), last_seq, last_hash)));
   } catch (const SQLite::Exception& error) {
     if ((error.getErrorCode() & 0xff) == SQLITE_NOTADB) {
       return absl::FailedPreconditionError(

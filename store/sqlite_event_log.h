@@ -44,14 +44,17 @@ class SqliteEventLog : public EventLog {
 
   // Written to the file header (PRAGMA application_id / user_version) when
   // the log is created and checked at every open. See docs/EVENT_LOG.md.
+  // Version 2 added the `reason` column.
   static constexpr int32_t kApplicationId = 0x53424431;  // "SBD1"
-  static constexpr int32_t kSchemaVersion = 1;
+  static constexpr int32_t kSchemaVersion = 2;
 
   // Opens or creates the log at `path` (the directory must exist), checking
   // the application id and schema version: a foreign or newer file is
-  // kFailedPrecondition and is left untouched. With read_only, a missing file
-  // is kNotFound and nothing is ever written; LastSeq() is then the last seq
-  // at open, while Read() sees what the live writer has committed since.
+  // kFailedPrecondition and is left untouched. A version 1 log is migrated
+  // to version 2 in one transaction when opened for writing, and read as it
+  // is (every reason '') when opened read-only. With read_only, a missing
+  // file is kNotFound and nothing is ever written; LastSeq() is then the last
+  // seq at open, while Read() sees what the live writer has committed since.
   static absl::StatusOr<std::unique_ptr<SqliteEventLog>> Open(const std::string& path,
                                                               Options options);
 

@@ -169,9 +169,22 @@ void HttpSession::OnRequest(beast::error_code error) {
 }
 
 void HttpSession::UpgradeToWebSocket() {
-  auto grant = routes_.AuthorizeWebSocket(request_);
+  // Asynchronous only when the caller's account is opened on first use.
+  routes_.AuthorizeWebSocket(
+      request_, socket_.get_executor(),
+      [self = shared_from_this()](std::variant<Routes::WebSocketGrant, HttpResponse> grant) {
+        self->OnWebSocketGrant(std::move(grant));
+      });
+}
+
+void HttpSession::OnWebSocketGrant(std::variant<Routes::WebSocketGrant, HttpResponse>&& grant) {
   if (HttpResponse* response = std::get_if<HttpResponse>(&grant)) {
     return Write(std::move(*response));
+  }
+  // Shut down while the account was being opened: the notifier has closed
+  // every WebSocket already, so do not start another.
+  if (shutting_down_) {
+    return Write(routes_.Error(ErrorCode::kUnavailable, "the server is shutting down"));
   }
   Routes::WebSocketGrant& ok = std::get<Routes::WebSocketGrant>(grant);
   LogAccess(101);

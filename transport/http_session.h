@@ -26,6 +26,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <variant>
 
 #include "transport/routes.h"
 #include "transport/server_context.h"
@@ -57,6 +58,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   void ReadBody();
   void OnRequest(boost::system::error_code error);
   void UpgradeToWebSocket();
+  void OnWebSocketGrant(std::variant<Routes::WebSocketGrant, HttpResponse>&& grant);
   void Write(HttpResponse response);
   void OnWrite(bool close, boost::system::error_code error);
   // Answers with `response` and closes (the request is not read further).

@@ -247,6 +247,30 @@ absl::StatusOr<TransferCommand> ParseSendBody(std::string_view body, std::string
   return command;
 }
 
+absl::StatusOr<TransferCommand> ParseAdminTransferBody(std::string_view body, std::string actor) {
+  static constexpr std::array<FieldSpec, 6> kSpecs = {{
+      {"from_user", FieldKind::kString, true},
+      {"to_user", FieldKind::kString, true},
+      {"amount", FieldKind::kAmount, true},
+      {"note", FieldKind::kString, false},
+      {"transaction_id", FieldKind::kString, false},
+      {"reason", FieldKind::kString, false},
+  }};
+  std::array<ParsedField, kSpecs.size()> fields;
+  if (absl::Status status = ParseObject(body, kSpecs, absl::MakeSpan(fields)); !status.ok()) {
+    return status;
+  }
+  TransferCommand command;
+  command.from_account = std::move(fields[0].text);
+  command.to_account = std::move(fields[1].text);
+  command.amount = fields[2].amount;
+  command.note = std::move(fields[3].text);
+  command.transaction_id = std::move(fields[4].text);
+  command.actor = std::move(actor);
+  command.reason = std::move(fields[5].text);
+  return command;
+}
+
 absl::StatusOr<MintCommand> ParseMintBody(std::string_view body, std::string actor) {
   static constexpr std::array<FieldSpec, 4> kSpecs = {{
       {"username", FieldKind::kString, true},

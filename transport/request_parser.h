@@ -30,6 +30,10 @@ namespace sbd {
 // POST /sbd_tokens/send: {"to_user", "amount", "note"?, "transaction_id"?}.
 absl::StatusOr<TransferCommand> ParseSendBody(std::string_view body, std::string from_account);
 
+// POST /admin/transfer: {"from_user", "to_user", "amount", "note"?,
+// "transaction_id"?, "reason"?}; `actor` is the service's or admin's `sub`.
+absl::StatusOr<TransferCommand> ParseAdminTransferBody(std::string_view body, std::string actor);
+
 // POST /admin/mint: {"username", "amount", "reason"?, "transaction_id"?}.
 absl::StatusOr<MintCommand> ParseMintBody(std::string_view body, std::string actor);
 

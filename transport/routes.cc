@@ -13,6 +13,7 @@
 #include <boost/json/serialize.hpp>
 #include <boost/url/decode_view.hpp>
 #include <boost/url/parse.hpp>
+#include <cassert>
 #include <charconv>
 #include <memory>
 #include <utility>
@@ -55,6 +56,7 @@ enum class Route {
   kNote,
   kAdminAccounts,
   kAdminMint,
+  kAdminTransfer,
   kHealth,
   kMetrics,
   kOpenApi,
@@ -70,7 +72,7 @@ struct RouteSpec {
 // API.md "HTTP endpoints": one method per path. Handle dispatches on this
 // table and ServedRoutes lists it, so what the OpenAPI test compares with the
 // document is what the router serves.
-constexpr std::array<RouteSpec, 11> kRoutes = {{
+constexpr std::array<RouteSpec, 12> kRoutes = {{
     {"/", verb::get, Route::kWallet},
     {"/sbd_tokens", verb::get, Route::kBalance},
     {"/sbd_tokens/send", verb::post, Route::kSend},
@@ -78,11 +80,23 @@ constexpr std::array<RouteSpec, 11> kRoutes = {{
     {"/sbd_tokens/transaction/note", verb::patch, Route::kNote},
     {"/admin/accounts", verb::post, Route::kAdminAccounts},
     {"/admin/mint", verb::post, Route::kAdminMint},
+    {"/admin/transfer", verb::post, Route::kAdminTransfer},
     {"/healthz", verb::get, Route::kHealth},
     {"/metrics", verb::get, Route::kMetrics},
     {"/openapi.json", verb::get, Route::kOpenApi},
     {kWebSocketPath, verb::get, Route::kWebSocket},
 }};
+
+// The routes that act as the caller's own account: with
+// --open-accounts-on-first-use, a user's first request to one opens it.
+bool NeedsCallerAccount(Route route) {
+  return route == Route::kBalance || route == Route::kTransactions || route == Route::kSend ||
+         route == Route::kNote;
+}
+
+bool IsAccountNotFound(const absl::Status& status) {
+  return ErrorCodeOf(status) == ErrorCode::kAccountNotFound;
+}
 
 HttpResponse MakeResponse(http::status status, std::string_view content_type, std::string body) {
   HttpResponse response;
@@ -166,6 +180,26 @@ boost::json::object TransactionEntry(const Event& event, std::string_view accoun
   entry["timestamp"] = FormatTimestamp(event.timestamp_ms);
   if (!event.note.empty()) entry["note"] = event.note;
   return entry;
+}
+
+// The answer of a send and of an admin transfer (API.md: the send answer,
+// `from_user` the debited account).
+HttpResponse TransferAnswer(const CommandResult& result, Metrics* metrics) {
+  const Event& event = result.event;
+  if (!result.duplicate && metrics != nullptr) metrics->CountTransfer();
+  // Written directly, not through a json::object: this is the answer of
+  // every transfer.
+  JsonObjectWriter body;
+  body.String("status", "success")
+      .String("from_user", event.from_account)
+      .String("to_user", event.to_account)
+      .Number("amount", event.amount)
+      .String("transaction_id", event.transaction_id)
+      .Number("new_balance", event.from_balance)
+      .Number("seq", event.seq)
+      .String("timestamp", FormatTimestamp(event.timestamp_ms));
+  if (result.duplicate) body.Bool("duplicate", true);
+  return MakeResponse(http::status::ok, kJsonType, body.Finish());
 }
 
 }  // namespace
@@ -255,7 +289,52 @@ absl::StatusOr<Identity> Routes::AuthenticateAdmin(const HttpRequest& request) c
   return identity;
 }
 
+absl::StatusOr<Identity> Routes::AuthenticateTransferIssuer(const HttpRequest& request) const {
+  absl::StatusOr<Identity> identity = Authenticate(request);
+  if (!identity.ok()) return identity.status();
+  if (!identity->admin && !identity->service) {
+    return MakeError(ErrorCode::kForbidden, "this route needs role admin or service");
+  }
+  return identity;
+}
+
+std::optional<std::string> Routes::FirstUseAccount(const Identity& identity) const {
+  if (!context_.options.open_accounts_on_first_use || identity.admin || identity.service) {
+    return std::nullopt;
+  }
+  absl::StatusOr<std::string> account = CanonicalUsername(identity.subject);
+  if (!account.ok()) return std::nullopt;  // The route answers invalid_username.
+  if (!IsAccountNotFound(context_.ledger->Balance(*account).status())) return std::nullopt;
+  return *std::move(account);
+}
+
+std::optional<std::string> Routes::FirstUseAccount(const HttpRequest& request) const {
+  absl::StatusOr<Identity> identity = Authenticate(request);
+  if (!identity.ok()) return std::nullopt;  // The route answers 401.
+  return FirstUseAccount(*identity);
+}
+
+void Routes::OpenOnFirstUse(std::string account, const Executor& executor, Opened then) {
+  // The account opens itself: actor == to_account marks an open on first
+  // use (docs/EVENT_LOG.md), as actor == from_account marks a user's send.
+  OpenAccountCommand command{account, account};
+  SubmitThen(std::move(command), executor,
+             [then = std::move(then)](absl::StatusOr<CommandResult> result) mutable {
+               // Two first requests of one user race: the second open finds
+               // the account the first opened, which is all either needs.
+               if (!result.ok() && ErrorCodeOf(result.status()) != ErrorCode::kAccountExists) {
+                 return std::move(then)(result.status());
+               }
+               std::move(then)(absl::OkStatus());
+             });
+}
+
 void Routes::Handle(const HttpRequest& request, const Executor& executor, Respond respond) {
+  Dispatch(request, executor, std::move(respond), context_.options.open_accounts_on_first_use);
+}
+
+void Routes::Dispatch(const HttpRequest& request, const Executor& executor, Respond respond,
+                      bool open_on_first_use) {
   std::optional<boost::urls::pct_string_view> path = EncodedPath(request);
   if (!path.has_value()) {
     std::move(respond)(Error(ErrorCode::kNotFound, "malformed request target"));
@@ -283,6 +362,20 @@ void Routes::Handle(const HttpRequest& request, const Executor& executor, Respon
     std::move(respond)(std::move(response));
     return;
   }
+  if (open_on_first_use && NeedsCallerAccount(spec->route)) {
+    if (std::optional<std::string> account = FirstUseAccount(request)) {
+      // Not waited for here: the open is a command, and the request goes on
+      // in its answer, on the session's executor.
+      OpenOnFirstUse(
+          *std::move(account), executor,
+          [this, &request, executor, respond = std::move(respond)](absl::Status opened) mutable {
+            if (!opened.ok()) return std::move(respond)(StatusError(opened));
+            Dispatch(request, executor, std::move(respond),
+                     /*open_on_first_use=*/false);
+          });
+      return;
+    }
+  }
   switch (spec->route) {
     case Route::kWallet: {
       HttpResponse response =
@@ -308,6 +401,9 @@ void Routes::Handle(const HttpRequest& request, const Executor& executor, Respon
       return;
     case Route::kAdminMint:
       PostMint(request, executor, std::move(respond));
+      return;
+    case Route::kAdminTransfer:
+      PostAdminTransfer(request, executor, std::move(respond));
       return;
     case Route::kHealth: {
       boost::json::object body;
@@ -407,20 +503,27 @@ HttpResponse Routes::GetTransactions(const HttpRequest& request) {
 }
 
 void Routes::Submit(Command command, const Executor& executor, Render render, Respond respond) {
+  SubmitThen(std::move(command), executor,
+             [this, render = std::move(render),
+              respond = std::move(respond)](absl::StatusOr<CommandResult> result) mutable {
+               if (!result.ok()) {
+                 std::move(respond)(StatusError(result.status()));
+               } else {
+                 std::move(respond)(render(*result));
+               }
+             });
+}
+
+void Routes::SubmitThen(Command command, const Executor& executor, Then then) {
   // The command counts as work of the io_context until its answer has run:
   // a session waiting for the ledger has no pending I/O, and the io threads
   // must not run out of work (at shutdown) while answers are still coming.
   auto tracked = boost::asio::prefer(executor, boost::asio::execution::outstanding_work.tracked);
-  auto done = [this, executor = std::move(tracked), render = std::move(render),
-               respond = std::move(respond)](absl::StatusOr<CommandResult> result) mutable {
+  auto done = [executor = std::move(tracked),
+               then = std::move(then)](absl::StatusOr<CommandResult> result) mutable {
     // On the writer thread: hand everything to the session's strand.
-    boost::asio::post(executor, [this, render = std::move(render), respond = std::move(respond),
-                                 result = std::move(result)]() mutable {
-      if (!result.ok()) {
-        std::move(respond)(StatusError(result.status()));
-      } else {
-        std::move(respond)(render(*result));
-      }
+    boost::asio::post(executor, [then = std::move(then), result = std::move(result)]() mutable {
+      std::move(then)(std::move(result));
     });
   };
   context_.ledger->Submit(std::move(command), std::move(done));
@@ -437,25 +540,26 @@ void Routes::PostSend(const HttpRequest& request, const Executor& executor, Resp
   }
   absl::StatusOr<TransferCommand> command = ParseSendBody(request.body(), *account);
   if (!command.ok()) return std::move(respond)(StatusError(command.status()));
-  Metrics* metrics = context_.metrics;
   Submit(
       std::move(*command), executor,
-      [metrics](const CommandResult& result) {
-        const Event& event = result.event;
-        if (!result.duplicate && metrics != nullptr) metrics->CountTransfer();
-        // Written directly, not through a json::object: this is the answer
-        // of every transfer.
-        JsonObjectWriter body;
-        body.String("status", "success")
-            .String("from_user", event.from_account)
-            .String("to_user", event.to_account)
-            .Number("amount", event.amount)
-            .String("transaction_id", event.transaction_id)
-            .Number("new_balance", event.from_balance)
-            .Number("seq", event.seq)
-            .String("timestamp", FormatTimestamp(event.timestamp_ms));
-        if (result.duplicate) body.Bool("duplicate", true);
-        return MakeResponse(http::status::ok, kJsonType, body.Finish());
+      [metrics = context_.metrics](const CommandResult& result) {
+        return TransferAnswer(result, metrics);
+      },
+      std::move(respond));
+}
+
+void Routes::PostAdminTransfer(const HttpRequest& request, const Executor& executor,
+                               Respond respond) {
+  // Not rate limited: --rate-limit bounds what one user's token can send,
+  // and a service moves tokens for many users.
+  absl::StatusOr<Identity> issuer = AuthenticateTransferIssuer(request);
+  if (!issuer.ok()) return std::move(respond)(StatusError(issuer.status()));
+  absl::StatusOr<TransferCommand> command = ParseAdminTransferBody(request.body(), issuer->subject);
+  if (!command.ok()) return std::move(respond)(StatusError(command.status()));
+  Submit(
+      std::move(*command), executor,
+      [metrics = context_.metrics](const CommandResult& result) {
+        return TransferAnswer(result, metrics);
       },
       std::move(respond));
 }
@@ -518,6 +622,33 @@ void Routes::PostMint(const HttpRequest& request, const Executor& executor, Resp
 
 std::variant<Routes::WebSocketGrant, HttpResponse> Routes::AuthorizeWebSocket(
     const HttpRequest& request) {
+  auto checked = CheckWebSocket(request, /*open_on_first_use=*/false);
+  if (HttpResponse* response = std::get_if<HttpResponse>(&checked)) return std::move(*response);
+  assert(std::holds_alternative<WebSocketGrant>(checked) && "FirstUse without open_on_first_use");
+  return std::get<WebSocketGrant>(std::move(checked));
+}
+
+void Routes::AuthorizeWebSocket(const HttpRequest& request, const Executor& executor,
+                                GrantDone done) {
+  auto checked = CheckWebSocket(request, context_.options.open_accounts_on_first_use);
+  if (FirstUse* first_use = std::get_if<FirstUse>(&checked)) {
+    // As for HTTP: the handshake goes on in the open's answer, on the
+    // session's executor, with every check made again.
+    OpenOnFirstUse(std::move(first_use->account), executor,
+                   [this, &request, done = std::move(done)](absl::Status opened) mutable {
+                     if (!opened.ok()) return std::move(done)(StatusError(opened));
+                     std::move(done)(AuthorizeWebSocket(request));
+                   });
+    return;
+  }
+  if (HttpResponse* response = std::get_if<HttpResponse>(&checked)) {
+    return std::move(done)(std::move(*response));
+  }
+  std::move(done)(std::get<WebSocketGrant>(std::move(checked)));
+}
+
+std::variant<Routes::WebSocketGrant, HttpResponse, Routes::FirstUse> Routes::CheckWebSocket(
+    const HttpRequest& request, bool open_on_first_use) {
   // Cross-site WebSocket hijacking guard: a browser always sends Origin;
   // with a list configured, only listed origins and the server's own pass.
   if (const CorsPolicy& cors = context_.options.cors; cors.enabled()) {
@@ -555,7 +686,15 @@ std::variant<Routes::WebSocketGrant, HttpResponse> Routes::AuthorizeWebSocket(
     }
   }
   absl::StatusOr<int64_t> balance = context_.ledger->Balance(*account);
-  if (!balance.ok()) return StatusError(balance.status());
+  if (!balance.ok()) {
+    // Only a real handshake opens an account: a plain GET /ws is refused
+    // whatever it carries.
+    if (open_on_first_use && IsAccountNotFound(balance.status()) &&
+        boost::beast::websocket::is_upgrade(request) && FirstUseAccount(*identity).has_value()) {
+      return FirstUse{*std::move(account)};
+    }
+    return StatusError(balance.status());
+  }
   if (!boost::beast::websocket::is_upgrade(request)) {
     return Error(ErrorCode::kInvalidField, "expected a WebSocket upgrade request");
   }

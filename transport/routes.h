@@ -1,6 +1,8 @@
 // Routes: every HTTP endpoint of API.md, from a parsed request to its
-// response: authentication (Bearer JWT), body parsing, the ledger command or
-// read, and the exact JSON answer or error body.
+// response: authentication (Bearer JWT, roles), body parsing, the ledger
+// command or read, and the exact JSON answer or error body. With
+// --open-accounts-on-first-use, a user's first request opens its account
+// (an asynchronous step: the open is a command like any other).
 //
 // The session owns the connection (reading, limits, keep-alive, writing);
 // Routes owns what a request means. GET /ws is authorised here
@@ -51,8 +53,10 @@ class Routes {
   Routes& operator=(const Routes&) = delete;
 
   // Answers `request`. `respond` runs either before Handle returns (reads,
-  // errors) or later, posted onto `executor` (commands: the ledger's
-  // callback never touches the session from the writer thread).
+  // errors) or later, posted onto `executor` (commands, and any request that
+  // first opens the caller's account: the ledger's callback never touches
+  // the session from the writer thread). `request` must stay valid until
+  // `respond` has run.
   void Handle(const HttpRequest& request, const SessionStrand& executor, Respond respond);
 
   // GET /ws?token=<jwt>[&since=S]: what StartWebSocketSession needs, or the
@@ -74,6 +78,13 @@ class Routes {
   // OpenAPI test compares them with the document's paths); the views are
   // of static strings.
   static std::vector<ServedRoute> ServedRoutes();
+  // The same, and with --open-accounts-on-first-use a user token whose sub
+  // has no account gets it opened first: `done` then runs later, posted onto
+  // `executor` (else before this returns). `request` must stay valid until
+  // `done` has run.
+  using GrantDone = absl::AnyInvocable<void(std::variant<WebSocketGrant, HttpResponse>) &&>;
+  void AuthorizeWebSocket(const HttpRequest& request, const SessionStrand& executor,
+                          GrantDone done);
 
   // Whether the request's path is kWebSocketPath.
   static bool IsWebSocketRequest(const HttpRequest& request);
@@ -94,8 +105,34 @@ class Routes {
   // The caller's canonical account name: 401, then invalid_username, then
   // account_not_found.
   absl::StatusOr<std::string> AuthenticateAccount(const HttpRequest& request) const;
-  // The admin's identity: 401, then 403.
+  // The admin's identity: 401, then 403 (a service token too).
   absl::StatusOr<Identity> AuthenticateAdmin(const HttpRequest& request) const;
+  // An admin's or a service's identity (POST /admin/transfer): 401, then 403.
+  absl::StatusOr<Identity> AuthenticateTransferIssuer(const HttpRequest& request) const;
+
+  // Handle after the target is parsed; `open_on_first_use` is false once
+  // the caller's account has just been opened for this request.
+  void Dispatch(const HttpRequest& request, const Executor& executor, Respond respond,
+                bool open_on_first_use);
+
+  // With --open-accounts-on-first-use: the canonical account a user token
+  // names when it has none yet (nullopt otherwise; admin and service tokens
+  // never get one opened).
+  std::optional<std::string> FirstUseAccount(const Identity& identity) const;
+  std::optional<std::string> FirstUseAccount(const HttpRequest& request) const;
+  // Opens `account` (actor: the account itself) and calls `then` on
+  // `executor`: OK once it exists (also when a concurrent first request
+  // opened it: account_exists), else the error.
+  using Opened = absl::AnyInvocable<void(absl::Status) &&>;
+  void OpenOnFirstUse(std::string account, const Executor& executor, Opened then);
+
+  // AuthorizeWebSocket's checks; FirstUse when all pass but the caller's
+  // account is missing and may be opened (only if `open_on_first_use`).
+  struct FirstUse {
+    std::string account;
+  };
+  std::variant<WebSocketGrant, HttpResponse, FirstUse> CheckWebSocket(const HttpRequest& request,
+                                                                      bool open_on_first_use);
 
   // OPTIONS on any path: a CORS preflight (with Origin) or a plain one;
   // `path_method` is the method the path serves, nullopt for no such path.
@@ -107,11 +144,15 @@ class Routes {
   void PatchNote(const HttpRequest& request, const Executor& executor, Respond respond);
   void PostAccount(const HttpRequest& request, const Executor& executor, Respond respond);
   void PostMint(const HttpRequest& request, const Executor& executor, Respond respond);
+  void PostAdminTransfer(const HttpRequest& request, const Executor& executor, Respond respond);
 
   // Submits `command`; `render` turns the result into the 2xx response on
   // the session's executor.
   using Render = absl::AnyInvocable<HttpResponse(const CommandResult&) const>;
   void Submit(Command command, const Executor& executor, Render render, Respond respond);
+  // Submits `command`; `then` gets the result on the session's executor.
+  using Then = absl::AnyInvocable<void(absl::StatusOr<CommandResult>) &&>;
+  void SubmitThen(Command command, const Executor& executor, Then then);
 
   const ServerContext& context_;
   RateLimiter rate_limiter_;

@@ -36,6 +36,9 @@ struct ServerOptions {
   // are dropped and counted (AccessLog).
   size_t access_log_buffer_bytes_max = kAccessLogBufferBytesMax;
   CorsPolicy cors;  // --cors-origins; off by default.
+  // --open-accounts-on-first-use: a user token whose `sub` has no account
+  // opens it (balance 0) before its first request is served, instead of 404.
+  bool open_accounts_on_first_use = false;
 };
 
 struct ServerContext {

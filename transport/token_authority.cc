@@ -171,11 +171,12 @@ absl::StatusOr<Identity> TokenAuthority::Decode(std::string_view token) const {
   }
   if (const boost::json::value* role = object.if_contains("role")) {
     identity.admin = role->is_string() && role->get_string() == "admin";
+    identity.service = role->is_string() && role->get_string() == "service";
   }
   return identity;
 }
 
-absl::StatusOr<std::string> TokenAuthority::Issue(std::string_view subject, bool admin,
+absl::StatusOr<std::string> TokenAuthority::Issue(std::string_view subject, Role role,
                                                   int64_t ttl_s, int64_t now_s) const {
   if (secret_.empty()) return absl::FailedPreconditionError("no signing secret");
   if (subject.empty()) return absl::InvalidArgumentError("empty subject");
@@ -194,7 +195,9 @@ absl::StatusOr<std::string> TokenAuthority::Issue(std::string_view subject, bool
   ok = ok && jwt_add_grant_int(jwt.get(), "iat", static_cast<long>(now_s)) == 0;
   ok = ok && jwt_add_grant_int(jwt.get(), "exp", static_cast<long>(now_s + ttl_s)) == 0;
   ok = ok && jwt_add_grant(jwt.get(), "type", "access") == 0;
-  if (admin) ok = ok && jwt_add_grant(jwt.get(), "role", "admin") == 0;
+  if (role != Role::kUser) {
+    ok = ok && jwt_add_grant(jwt.get(), "role", role == Role::kAdmin ? "admin" : "service") == 0;
+  }
   if (!ok) return absl::InternalError("could not build the token");
   MallocString encoded(jwt_encode_str(jwt.get()));
   if (encoded == nullptr) return absl::InternalError("could not sign the token");

@@ -50,12 +50,17 @@ struct Identity {
   std::string subject;       // The `sub` claim as sent.
   bool admin = false;        // role == "admin".
   int64_t expires_at_s = 0;  // `exp`, Unix seconds; kNeverExpires if none.
+  // `nbf`, Unix seconds; INT64_MIN when the token has none.
+  int64_t not_before_s = INT64_MIN;
+  // role == "service": of the admin routes, POST /admin/transfer only.
+  bool service = false;
   // A permanent token's `token_id` (what the revocation list names); empty
   // for an access token.
   std::string permanent_token_id = {};
-  // `nbf`, Unix seconds; INT64_MIN when the token has none.
-  int64_t not_before_s = INT64_MIN;
 };
+
+// The `role` claim a token is issued with.
+enum class Role { kUser, kAdmin, kService };
 
 // How far ahead of our clock a token's `nbf` may be. The issuer's clock may
 // run ahead of ours: a token it mints "now" with nbf = now would otherwise be
@@ -86,9 +91,14 @@ class TokenAuthority {
   // ErrorCode::kUnauthorized (via MakeError) for anything wrong with the token.
   absl::StatusOr<Identity> Verify(std::string_view token, int64_t now_s) const;
 
-  // A signed token for `subject`, valid for ttl_s seconds from now_s.
-  absl::StatusOr<std::string> Issue(std::string_view subject, bool admin, int64_t ttl_s,
+  // A signed token for `subject`, valid for ttl_s seconds from now_s, with
+  // `role` "admin" or "service" (none for kUser).
+  absl::StatusOr<std::string> Issue(std::string_view subject, Role role, int64_t ttl_s,
                                     int64_t now_s) const;
+  absl::StatusOr<std::string> Issue(std::string_view subject, bool admin, int64_t ttl_s,
+                                    int64_t now_s) const {
+    return Issue(subject, admin ? Role::kAdmin : Role::kUser, ttl_s, now_s);
+  }
 
  private:
   // Everything but the `exp` and `nbf` checks against the clock.

@@ -117,6 +117,87 @@ TEST_F(LedgerTest, TransferRecordsBalancesAndPublishes) {
   EXPECT_EQ(published.back(), event);
 }
 
+// POST /admin/transfer: a TransferCommand with an actor of its own.
+TransferCommand ServiceTransfer(std::string actor, std::string from, std::string to, int64_t amount,
+                                std::string reason = "", std::string transaction_id = "") {
+  TransferCommand command = Transfer(std::move(from), std::move(to), amount);
+  command.actor = std::move(actor);
+  command.reason = std::move(reason);
+  command.transaction_id = std::move(transaction_id);
+  return command;
+}
+
+TEST_F(LedgerTest, ASendsActorIsItsSenderAnAdminTransfersIsItsIssuer) {
+  OpenAndMint("alice", 100);
+  OpenAndMint("bob", 0);
+  absl::StatusOr<CommandResult> send = Send("ALICE", "bob", 10);
+  ASSERT_TRUE(send.ok()) << send.status();
+  EXPECT_EQ(send->event.actor, "alice");  // == from_account: the user's own send.
+  EXPECT_EQ(send->event.from_account, "alice");
+  EXPECT_EQ(send->event.reason, "");
+
+  TransferCommand command = ServiceTransfer("Shop-Service", "Alice", "BOB", 30, "order 17");
+  command.note = "a book";
+  absl::StatusOr<CommandResult> moved = Run(std::move(command));
+  ASSERT_TRUE(moved.ok()) << moved.status();
+  const Event& event = moved->event;
+  EXPECT_EQ(event.type, EventType::kTokensTransferred);
+  EXPECT_EQ(event.actor, "Shop-Service");  // The token's sub as given, like a mint's.
+  EXPECT_NE(event.actor, event.from_account);
+  EXPECT_EQ(event.from_account, "alice");
+  EXPECT_EQ(event.to_account, "bob");
+  EXPECT_EQ(event.amount, 30);
+  EXPECT_EQ(event.from_balance, 60);
+  EXPECT_EQ(event.to_balance, 40);
+  EXPECT_EQ(event.note, "a book");
+  EXPECT_EQ(event.reason, "order 17");
+  EXPECT_EQ(*ledger_->Balance("alice"), 60);
+  EXPECT_EQ(subscriber_.events().back(), event);
+  // The log holds it as committed, and a reopened ledger agrees.
+  Reopen();
+  EXPECT_EQ(*ledger_->Balance("bob"), 40);
+  absl::StatusOr<std::vector<Event>> history = ledger_->History("bob", 0, 1);
+  ASSERT_TRUE(history.ok());
+  EXPECT_EQ(history->front(), event);
+}
+
+TEST_F(LedgerTest, AnAdminTransferIsValidatedAndReplayedExactlyLikeASend) {
+  OpenAndMint("alice", 100);
+  OpenAndMint("bob", kAmountMax - 5);
+  auto code = [&](TransferCommand command) { return CodeOf(Run(std::move(command))); };
+  EXPECT_EQ(code(ServiceTransfer("svc", "alice", "bob", 0)), ErrorCode::kInvalidAmount);
+  EXPECT_EQ(code(ServiceTransfer("svc", "al ice", "bob", 1)), ErrorCode::kInvalidUsername);
+  EXPECT_EQ(code(ServiceTransfer("svc", "alice", "b/ob", 1)), ErrorCode::kInvalidUsername);
+  EXPECT_EQ(code(ServiceTransfer("svc", "alice", "Alice", 1)), ErrorCode::kSelfTransfer);
+  EXPECT_EQ(code(ServiceTransfer("svc", "zed", "bob", 1)), ErrorCode::kAccountNotFound);
+  EXPECT_EQ(code(ServiceTransfer("svc", "alice", "zed", 1)), ErrorCode::kAccountNotFound);
+  EXPECT_EQ(code(ServiceTransfer("svc", "alice", "bob", 101)), ErrorCode::kInsufficientFunds);
+  EXPECT_EQ(code(ServiceTransfer("svc", "alice", "bob", 6)), ErrorCode::kBalanceOverflow);
+  EXPECT_EQ(code(ServiceTransfer("svc", "alice", "bob", 1, std::string(501, 'r'))),
+            ErrorCode::kInvalidField);
+  EXPECT_EQ(code(ServiceTransfer("svc", "alice", "bob", 1, "", std::string(129, 't'))),
+            ErrorCode::kInvalidField);
+  EXPECT_EQ(ledger_->LastSeq(), 4);  // Nothing rejected was appended.
+
+  absl::StatusOr<CommandResult> first =
+      Run(ServiceTransfer("svc", "alice", "bob", 5, "reward", "ad-1"));
+  ASSERT_TRUE(first.ok()) << first.status();
+  // Replayed, by the service or by the sender itself: the original event.
+  absl::StatusOr<CommandResult> again =
+      Run(ServiceTransfer("other-svc", "alice", "bob", 5, "", "ad-1"));
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_TRUE(again->duplicate);
+  EXPECT_EQ(again->event, first->event);
+  absl::StatusOr<CommandResult> by_sender = Send("alice", "bob", 5, "ad-1");
+  ASSERT_TRUE(by_sender.ok());
+  EXPECT_TRUE(by_sender->duplicate);
+  EXPECT_EQ(by_sender->event.actor, "svc");
+  EXPECT_EQ(code(ServiceTransfer("svc", "alice", "bob", 4, "", "ad-1")),
+            ErrorCode::kTransactionIdConflict);
+  EXPECT_EQ(*ledger_->Balance("alice"), 95);
+  EXPECT_EQ(ledger_->LastSeq(), 5);
+}
+
 TEST_F(LedgerTest, EveryDomainErrorCode) {
   OpenAndMint("alice", 100);
   OpenAndMint("bob", kAmountMax - 5);

@@ -138,7 +138,7 @@ TEST_F(BadDatabaseTest, LogOfANewerSchema) {
   MakeRealLog(path);
   {
     SQLite::Database db(path, SQLite::OPEN_READWRITE);
-    db.exec("PRAGMA user_version=2");
+    db.exec("PRAGMA user_version=3");
   }
   ASSERT_FALSE(fs::exists(path + "-wal"));
   ExpectRefusedUntouched(path, "newer");

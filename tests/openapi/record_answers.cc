@@ -376,6 +376,52 @@ void RecordPlainServer(Recorder& recorder, uint16_t port) {
   recorder.Answer("carol's history (a mint with a reason)", "GET",
                   "/sbd_tokens/transactions?limit=100", 200, "", carol);
 
+  // POST /admin/transfer (a service token; admins may too).
+  const std::string transfer = "/admin/transfer";
+  const std::string service = MakeServiceToken("shop-service");
+  const std::string first_transfer = Body({{"from_user", "alice"},
+                                           {"to_user", "carol"},
+                                           {"amount", 5},
+                                           {"note", "theme"},
+                                           {"reason", "order 1"},
+                                           {"transaction_id", "oa-transfer-1"}});
+  recorder.Answer("service transfer", "POST", transfer, 200, first_transfer, service);
+  recorder.Answer("service transfer replayed (duplicate)", "POST", transfer, 200, first_transfer,
+                  service);
+  recorder.Answer("transfer: body not an object", "POST", transfer, 400, kNotAnObject, service);
+  recorder.Answer("transfer: no from_user", "POST", transfer, 400,
+                  Body({{"to_user", "carol"}, {"amount", 1}}), service);
+  recorder.Answer("transfer: zero", "POST", transfer, 400,
+                  Body({{"from_user", "alice"}, {"to_user", "carol"}, {"amount", 0}}), service);
+  recorder.Answer("transfer: bad name", "POST", transfer, 400,
+                  Body({{"from_user", "Bad Name!"}, {"to_user", "carol"}, {"amount", 1}}), service);
+  recorder.Answer("transfer to self", "POST", transfer, 400,
+                  Body({{"from_user", "alice"}, {"to_user", "alice"}, {"amount", 1}}), service);
+  recorder.Answer("transfer: insufficient funds", "POST", transfer, 400,
+                  Body({{"from_user", "alice"}, {"to_user", "carol"}, {"amount", 1000000}}),
+                  service);
+  recorder.Answer("transfer: recipient would overflow", "POST", transfer, 400,
+                  Body({{"from_user", "alice"}, {"to_user", "full"}, {"amount", 1}}), service);
+  recorder.Answer(
+      "transfer: reason too long", "POST", transfer, 400,
+      Body({{"from_user", "alice"}, {"to_user", "carol"}, {"amount", 1}, {"reason", kTooLongText}}),
+      service);
+  recorder.Answer("transfer: no token", "POST", transfer, 401,
+                  Body({{"from_user", "alice"}, {"to_user", "carol"}, {"amount", 1}}));
+  recorder.Answer("transfer: a user token", "POST", transfer, 403,
+                  Body({{"from_user", "alice"}, {"to_user", "carol"}, {"amount", 1}}), alice);
+  recorder.Answer("transfer: unknown sender", "POST", transfer, 404,
+                  Body({{"from_user", "nobody"}, {"to_user", "carol"}, {"amount", 1}}), service);
+  recorder.Answer("transfer: reused transaction_id", "POST", transfer, 409,
+                  Body({{"from_user", "alice"},
+                        {"to_user", "carol"},
+                        {"amount", 6},
+                        {"transaction_id", "oa-transfer-1"}}),
+                  service);
+  recorder.Answer("transfer: body too large", "POST", transfer, 413, too_large, service);
+  recorder.Answer("mint: a service token", "POST", mint, 403,
+                  Body({{"username", "carol"}, {"amount", 1}}), service);
+
   // GET /ws.
   recorder.AcceptedUpgrade("ws upgrade", "/ws?token=" + alice + "&since=0");
   recorder.RefusedUpgrade("ws: bad name", "/ws?token=" + bad_name, 400);
@@ -457,6 +503,12 @@ void RecordFullDiskServer(Recorder& recorder) {
         return Body({{"username", absl::StrCat("fill-", i)}});
       },
       admin);
+  recorder.AnswerEventually(
+      "transfer: log full", "POST", "/admin/transfer", 503,
+      [](int) {
+        return Body({{"from_user", "alice"}, {"to_user", "bob"}, {"amount", 1}});
+      },
+      MakeServiceToken("shop-service"));
   recorder.AnswerEventually(
       "mint: log full", "POST", "/admin/mint", 503,
       [](int) {

@@ -57,6 +57,33 @@ TEST(EventHashTest, CanonicalBytesAreFieldsInRowOrderLittleEndianLengthPrefixed)
   EXPECT_EQ(CanonicalEventBytes(SampleTransfer()), expected.str());
 }
 
+// Pinned from the schema-1 code (before `reason` existed): every hash a v1
+// log recorded must still verify, so an event without a reason hashes
+// exactly as it did then.
+TEST(EventHashTest, AnEventWithoutAReasonHashesAsInSchemaVersionOne) {
+  EXPECT_EQ(HashHex(ChainHash(kGenesisHash, SampleTransfer())),
+            "e60fd5af96443b32e57ed8a4d8934ecbc1848a61fb39dcadfb6a2d20fb879630");
+}
+
+TEST(EventHashTest, AReasonIsAppendedLengthPrefixedAfterTheNote) {
+  Event event = SampleTransfer();
+  event.reason = "refund"s;
+  Bytes expected;
+  expected.Text(CanonicalEventBytes(SampleTransfer())).Int64Le(6).Text("refund");
+  EXPECT_EQ(CanonicalEventBytes(event), expected.str());
+}
+
+TEST(EventHashTest, AReasonAndANoteOfTheSameTextHashApart) {
+  // The reason has its own slot after the note: a log cannot turn one into
+  // the other without breaking the chain.
+  Event with_reason = SampleTransfer();
+  with_reason.reason = "x"s;
+  Event with_note = SampleTransfer();
+  with_note.note = "x"s;
+  EXPECT_NE(CanonicalEventBytes(with_reason), CanonicalEventBytes(with_note));
+  EXPECT_NE(ChainHash(kGenesisHash, with_reason), ChainHash(kGenesisHash, with_note));
+}
+
 TEST(EventHashTest, NegativeIntegersAreTwosComplement) {
   Event event = SampleTransfer();
   event.amount = -1;
@@ -85,7 +112,7 @@ TEST(EventHashTest, HashHexOfPublishedSha256Vector) {
 TEST(EventHashTest, EveryFieldAndThePreviousHashChangeTheHash) {
   const Event base = SampleTransfer();
   const EventHash base_hash = ChainHash(kGenesisHash, base);
-  std::vector<Event> variants(11, base);
+  std::vector<Event> variants(12, base);
   variants[0].seq += 1;
   variants[1].type = EventType::kTokensMinted;
   variants[2].timestamp_ms += 1;
@@ -97,6 +124,7 @@ TEST(EventHashTest, EveryFieldAndThePreviousHashChangeTheHash) {
   variants[8].to_balance += 1;
   variants[9].transaction_id = "u"s;
   variants[10].note = "x"s;
+  variants[11].reason = "x"s;
   for (size_t i = 0; i < variants.size(); ++i) {
     EXPECT_NE(ChainHash(kGenesisHash, variants[i]), base_hash) << "field " << i;
   }

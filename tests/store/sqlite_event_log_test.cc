@@ -13,8 +13,10 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "store/event_hash.h"
 #include "tests/store/test_ledger.h"
 
 namespace sbd {
@@ -94,6 +96,39 @@ TEST_F(SqliteEventLogTest, AppendThenReadRoundTripsEveryField) {
   ASSERT_TRUE(log->Append(ledger.events()).ok());
   EXPECT_EQ(log->LastSeq(), static_cast<int64_t>(ledger.events().size()));
   EXPECT_EQ(ReadAll(*log), ledger.events());
+}
+
+TEST_F(SqliteEventLogTest, AReasonRoundTripsAndIsPartOfTheChain) {
+  TestLedger ledger = SampleLedger(2);
+  ledger.ServiceTransfer("shop-service", "alice", "bob", 7, "order 1234", "a book");
+  ledger.Transfer("bob", "alice", 1);
+  {
+    auto log = OpenLog();
+    ASSERT_NE(log, nullptr);
+    ASSERT_TRUE(log->Append(ledger.events()).ok());
+    EXPECT_EQ(ReadAll(*log), ledger.events());
+  }
+  const int64_t seq = ledger.events()[ledger.events().size() - 2].seq;
+  {
+    SQLite::Database raw(path_, SQLite::OPEN_READONLY);
+    SQLite::Statement row(raw, "SELECT actor, note, reason FROM events WHERE seq = ?");
+    row.bind(1, seq);
+    ASSERT_TRUE(row.executeStep());
+    EXPECT_EQ(row.getColumn(0).getString(), "shop-service");
+    EXPECT_EQ(row.getColumn(1).getString(), "a book");
+    EXPECT_EQ(row.getColumn(2).getString(), "order 1234");
+  }
+  // The reason is hashed: an edited reason breaks the chain at its seq.
+  {
+    SQLite::Database raw(path_, SQLite::OPEN_READWRITE);
+    raw.exec("DROP TRIGGER events_no_update");
+    raw.exec(absl::StrCat("UPDATE events SET reason = 'order 9999' WHERE seq = ", seq));
+  }
+  auto log = OpenLog({.read_only = true});
+  ASSERT_NE(log, nullptr);
+  absl::Status status = log->Read(1, INT64_MAX, [](const Event&) { return absl::OkStatus(); });
+  EXPECT_EQ(status.code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(status.message(), HasSubstr(absl::StrCat("hash chain broken at seq ", seq)));
 }
 
 TEST_F(SqliteEventLogTest, AppendsInSeveralBatchesAndAcrossReopen) {
@@ -276,14 +311,148 @@ TEST_F(SqliteEventLogTest, NewerSchemaIsRefusedAndTheFileLeftUntouched) {
   }
   {
     SQLite::Database raw(path_, SQLite::OPEN_READWRITE);
-    raw.exec("PRAGMA user_version = 2");
+    raw.exec("PRAGMA user_version = 3");
   }
   const std::string before = FileBytes(path_);
   for (bool read_only : {false, true}) {
     auto log = SqliteEventLog::Open(path_, {.read_only = read_only});
     EXPECT_EQ(log.status().code(), absl::StatusCode::kFailedPrecondition);
-    EXPECT_THAT(log.status().message(), HasSubstr("schema version 2, newer"));
+    EXPECT_THAT(log.status().message(), HasSubstr("schema version 3, newer"));
   }
+  EXPECT_EQ(FileBytes(path_), before);
+}
+
+// --- Schema version 1 (before `reason`) ---
+
+// The schema exactly as version 1 created it.
+constexpr char kVersionOneSchemaSql[] = R"sql(
+CREATE TABLE events (
+  seq            INTEGER PRIMARY KEY,
+  type           INTEGER NOT NULL CHECK (type BETWEEN 1 AND 4),
+  timestamp_ms   INTEGER NOT NULL,
+  actor          TEXT    NOT NULL,
+  from_account   TEXT    NOT NULL,
+  to_account     TEXT    NOT NULL,
+  amount         INTEGER NOT NULL,
+  from_balance   INTEGER NOT NULL,
+  to_balance     INTEGER NOT NULL,
+  transaction_id TEXT    NOT NULL,
+  note           TEXT    NOT NULL,
+  hash           BLOB    NOT NULL CHECK (length(hash) = 32)
+) STRICT;
+CREATE TRIGGER events_no_update BEFORE UPDATE ON events
+BEGIN SELECT RAISE(ABORT, 'events is append-only: UPDATE refused'); END;
+CREATE TRIGGER events_no_delete BEFORE DELETE ON events
+BEGIN SELECT RAISE(ABORT, 'events is append-only: DELETE refused'); END;
+)sql";
+
+// Writes `events` (none with a reason) as a version 1 build did: its
+// schema, its header, its rows and its hash chain.
+void WriteVersionOneLog(const std::string& path, const std::vector<Event>& events) {
+  SQLite::Database raw(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+  raw.exec("PRAGMA journal_mode=WAL");
+  raw.exec("BEGIN IMMEDIATE");
+  raw.exec(kVersionOneSchemaSql);
+  raw.exec(absl::StrCat("PRAGMA application_id=", SqliteEventLog::kApplicationId));
+  raw.exec("PRAGMA user_version=1");
+  SQLite::Statement insert(raw,
+                           "INSERT INTO events (seq, type, timestamp_ms, actor, from_account, "
+                           "to_account, amount, from_balance, to_balance, transaction_id, note, "
+                           "hash) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)");
+  EventHash hash = kGenesisHash;
+  for (const Event& event : events) {
+    ASSERT_TRUE(event.reason.empty());
+    hash = ChainHash(hash, event);
+    insert.bind(1, event.seq);
+    insert.bind(2, static_cast<int>(event.type));
+    insert.bind(3, event.timestamp_ms);
+    insert.bind(4, event.actor);
+    insert.bind(5, event.from_account);
+    insert.bind(6, event.to_account);
+    insert.bind(7, event.amount);
+    insert.bind(8, event.from_balance);
+    insert.bind(9, event.to_balance);
+    insert.bind(10, event.transaction_id);
+    insert.bind(11, event.note);
+    insert.bind(12, hash.data(), static_cast<int>(hash.size()));
+    insert.exec();
+    insert.reset();
+  }
+  raw.exec("COMMIT");
+}
+
+int UserVersion(const std::string& path) {
+  SQLite::Database raw(path, SQLite::OPEN_READONLY);
+  return raw.execAndGet("PRAGMA user_version").getInt();
+}
+
+bool HasReasonColumn(const std::string& path) {
+  SQLite::Database raw(path, SQLite::OPEN_READONLY);
+  return raw.execAndGet("SELECT count(*) FROM pragma_table_info('events') WHERE name = 'reason'")
+             .getInt() == 1;
+}
+
+TEST_F(SqliteEventLogTest, VersionOneLogOpenedForWritingIsMigratedAndKeepsItsChain) {
+  TestLedger ledger = SampleLedger(6);
+  WriteVersionOneLog(path_, ledger.events());
+  ASSERT_EQ(UserVersion(path_), 1);
+  ASSERT_FALSE(HasReasonColumn(path_));
+  const size_t old_count = ledger.events().size();
+  ledger.ServiceTransfer("shop-service", "alice", "bob", 3, "refund 17");
+  {
+    auto log = OpenLog();
+    ASSERT_NE(log, nullptr);
+    EXPECT_EQ(UserVersion(path_), SqliteEventLog::kSchemaVersion);
+    EXPECT_TRUE(HasReasonColumn(path_));
+    // Every version 1 row reads reason '' and its recorded hash verifies.
+    EXPECT_EQ(ReadAll(*log),
+              std::vector<Event>(ledger.events().begin(), ledger.events().begin() + old_count));
+    // The migrated log appends on the chain the version 1 rows started.
+    ASSERT_TRUE(log->Append(absl::MakeConstSpan(ledger.events()).subspan(old_count)).ok());
+    EXPECT_EQ(ReadAll(*log), ledger.events());
+  }
+  // Reopened (no second migration), for writing and read-only.
+  auto again = OpenLog();
+  ASSERT_NE(again, nullptr);
+  EXPECT_EQ(ReadAll(*again), ledger.events());
+  auto reader = OpenLog({.read_only = true});
+  ASSERT_NE(reader, nullptr);
+  EXPECT_EQ(ReadAll(*reader), ledger.events());
+  EXPECT_EQ(reader->ReadSeqs({static_cast<int64_t>(old_count + 1)})->front().reason, "refund 17");
+}
+
+TEST_F(SqliteEventLogTest, VersionOneLogOpenedReadOnlyIsReadAsItIsAndLeftUntouched) {
+  TestLedger ledger = SampleLedger(6);
+  WriteVersionOneLog(path_, ledger.events());
+  const std::string before = FileBytes(path_);
+  {
+    auto log = OpenLog({.read_only = true});
+    ASSERT_NE(log, nullptr);
+    EXPECT_EQ(log->LastSeq(), static_cast<int64_t>(ledger.events().size()));
+    EXPECT_EQ(ReadAll(*log), ledger.events());  // Every reason ''.
+    absl::StatusOr<std::vector<Event>> some = log->ReadSeqs({3, 1});
+    ASSERT_TRUE(some.ok()) << some.status();
+    EXPECT_EQ(*some, (std::vector<Event>{ledger.events()[2], ledger.events()[0]}));
+  }
+  EXPECT_EQ(FileBytes(path_), before);
+  EXPECT_EQ(UserVersion(path_), 1);
+  EXPECT_FALSE(HasReasonColumn(path_));
+}
+
+TEST_F(SqliteEventLogTest, ASchemaVersionBelowOneIsRefusedAndLeftUntouched) {
+  {
+    auto log = OpenLog();
+    ASSERT_NE(log, nullptr);
+    ASSERT_TRUE(log->Append(SampleLedger(2).events()).ok());
+  }
+  {
+    SQLite::Database raw(path_, SQLite::OPEN_READWRITE);
+    raw.exec("PRAGMA user_version = 0");
+  }
+  const std::string before = FileBytes(path_);
+  auto log = SqliteEventLog::Open(path_, {});
+  EXPECT_EQ(log.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(log.status().message(), HasSubstr("unknown schema version 0"));
   EXPECT_EQ(FileBytes(path_), before);
 }
 

@@ -46,6 +46,17 @@ class TestLedger {
     return Add(event);
   }
 
+  // A transfer `actor` (a service or admin) made on behalf of `from`
+  // (POST /admin/transfer), with its reason.
+  Event ServiceTransfer(const std::string& actor, const std::string& from, const std::string& to,
+                        int64_t amount, const std::string& reason, const std::string& note = "") {
+    Event event = Transfer(from, to, amount, note);
+    event.actor = actor;
+    event.reason = reason;
+    events_.back() = event;
+    return event;
+  }
+
   Event SetNote(const std::string& actor, const std::string& transaction_id,
                 const std::string& note) {
     Event event = Next(EventType::kTransactionNoteSet, actor);

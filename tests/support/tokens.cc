@@ -32,6 +32,13 @@ std::string MakeToken(std::string_view user, bool admin, int64_t ttl_s) {
   return MakeTokenWithSecret(kTestSecret, user, admin, ttl_s);
 }
 
+std::string MakeServiceToken(std::string_view user, int64_t ttl_s) {
+  TokenAuthority authority{std::string(kTestSecret)};
+  absl::StatusOr<std::string> token = authority.Issue(user, Role::kService, ttl_s, NowSeconds());
+  assert(token.ok());
+  return token.ok() ? *token : std::string();
+}
+
 std::string MakeRawToken(std::string_view header_json, std::string_view payload_json,
                          std::string_view secret, bool sign) {
   std::string signing_input = absl::StrCat(absl::WebSafeBase64Escape(std::string(header_json)), ".",

@@ -16,6 +16,8 @@ namespace sbd::testing {
 std::string MakeToken(std::string_view user, bool admin = false, int64_t ttl_s = 3600);
 std::string MakeTokenWithSecret(std::string_view secret, std::string_view user, bool admin = false,
                                 int64_t ttl_s = 3600);
+// A valid token for `user` with `role: "service"` (POST /admin/transfer).
+std::string MakeServiceToken(std::string_view user, int64_t ttl_s = 3600);
 
 // A token with exactly the given header and payload JSON, signed HS256 with
 // `secret` (the header's `alg` is not looked at: this forges e.g. "none" or

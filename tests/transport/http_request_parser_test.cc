@@ -157,6 +157,39 @@ TEST(RequestParserTest, ParsesTheOtherBodies) {
             ErrorCode::kMissingFields);
 }
 
+TEST(RequestParserTest, ParsesTheAdminTransferBody) {
+  auto transfer =
+      ParseAdminTransferBody(R"({"from_user":"Alice","to_user":"shop","amount":5,"note":"a book",)"
+                             R"("transaction_id":"order-9","reason":"purchase"})",
+                             "shop-service");
+  ASSERT_TRUE(transfer.ok()) << transfer.status();
+  EXPECT_EQ(transfer->actor, "shop-service");
+  EXPECT_EQ(transfer->from_account, "Alice");  // Canonicalised by the engine, not here.
+  EXPECT_EQ(transfer->to_account, "shop");
+  EXPECT_EQ(transfer->amount.value, 5);
+  EXPECT_EQ(transfer->note, "a book");
+  EXPECT_EQ(transfer->transaction_id, "order-9");
+  EXPECT_EQ(transfer->reason, "purchase");
+
+  auto bare =
+      ParseAdminTransferBody(R"({"from_user":"a","to_user":"b","amount":1,"reason":null})", "svc");
+  ASSERT_TRUE(bare.ok()) << bare.status();
+  EXPECT_EQ(bare->note, "");
+  EXPECT_EQ(bare->reason, "");
+  EXPECT_EQ(bare->transaction_id, "");
+
+  absl::StatusOr<TransferCommand> missing = ParseAdminTransferBody(R"({"to_user":"b"})", "svc");
+  EXPECT_EQ(ErrorCodeOf(missing.status()), ErrorCode::kMissingFields);
+  EXPECT_EQ(missing.status().message(), "missing required fields: from_user, amount");
+  EXPECT_EQ(ErrorCodeOf(ParseAdminTransferBody(
+                            R"({"from_user":"a","to_user":"b","amount":1,"reason":7})", "svc")
+                            .status()),
+            ErrorCode::kInvalidField);
+  EXPECT_EQ(
+      ErrorCodeOf(ParseAdminTransferBody(R"({"from_user":"a","from_user":"b"})", "svc").status()),
+      ErrorCode::kInvalidJson);
+}
+
 TEST(RequestParserTest, DeepNestingIsRefused) {
   std::string deep = R"({"to_user":"bob","amount":1,"x":)";
   for (int i = 0; i < 200; ++i) deep += "[";

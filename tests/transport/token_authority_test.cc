@@ -40,6 +40,23 @@ TEST(TokenAuthority, IssuedTokensVerifyWithTheirClaims) {
   EXPECT_EQ(identity->expires_at_s, kNow + 60);
 }
 
+TEST(TokenAuthority, TheRoleClaimIsAdminServiceOrNeither) {
+  TokenAuthority tokens("secret");
+  absl::StatusOr<Identity> service =
+      tokens.Verify(*tokens.Issue("shop", Role::kService, 60, kNow), kNow);
+  ASSERT_TRUE(service.ok()) << service.status();
+  EXPECT_TRUE(service->service);
+  EXPECT_FALSE(service->admin);
+  absl::StatusOr<Identity> admin =
+      tokens.Verify(*tokens.Issue("root", Role::kAdmin, 60, kNow), kNow);
+  ASSERT_TRUE(admin.ok());
+  EXPECT_TRUE(admin->admin);
+  EXPECT_FALSE(admin->service);
+  absl::StatusOr<Identity> user = tokens.Verify(*tokens.Issue("bob", Role::kUser, 60, kNow), kNow);
+  ASSERT_TRUE(user.ok());
+  EXPECT_FALSE(user->admin || user->service);
+}
+
 // The second Verify of a token is served from the cache: it must still
 // enforce `exp` against the clock of that call.
 TEST(TokenAuthority, ACachedTokenStillExpires) {

@@ -28,3 +28,16 @@ sbd_add_test(transport_websocket_e2e_test
 target_compile_definitions(transport_websocket_e2e_test PRIVATE
   SBD_REPLAY_BINARY="$<TARGET_FILE:sbd-replay>")
 add_dependencies(transport_websocket_e2e_test sbd-replay)
+
+# POST /admin/transfer, the service role and --open-accounts-on-first-use,
+# end to end (HTTP and WebSocket; the log read back through the store, and
+# sbd-replay --notifications).
+sbd_add_test(transport_admin_transfer_e2e_test
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/admin_transfer_e2e_test.cc
+  LIBS sbd_test_support sbd_websocket_test_client sbd_store)
+target_compile_definitions(transport_admin_transfer_e2e_test PRIVATE
+  SBD_REPLAY_BINARY="$<TARGET_FILE:sbd-replay>")
+add_dependencies(transport_admin_transfer_e2e_test sbd-replay)
+sbd_add_test(transport_first_use_e2e_test
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/first_use_e2e_test.cc
+  LIBS sbd_test_support sbd_websocket_test_client sbd_store)

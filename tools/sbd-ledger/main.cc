@@ -1,7 +1,7 @@
 // sbd-ledger: the SBD token ledger server (API.md).
 //
 //   sbd-ledger serve [--db PATH] [--listen HOST:PORT] [--demo] ...
-//   sbd-ledger token --user NAME [--admin] [--ttl SECONDS]
+//   sbd-ledger token --user NAME [--admin | --service] [--ttl SECONDS]
 //
 // Flags and wiring only; the commands are in serve.h.
 #include <boost/program_options.hpp>
@@ -20,7 +20,7 @@ namespace {
 
 constexpr char kUsage[] =
     "usage: sbd-ledger serve [options]   serve the HTTP API and WebSocket (see serve --help)\n"
-    "       sbd-ledger token --user NAME [--admin] [--ttl SECONDS]\n"
+    "       sbd-ledger token --user NAME [--admin | --service] [--ttl SECONDS]\n"
     "                                    print a token signed with the configured secret\n"
     "The JWT secret comes from $SBD_JWT_SECRET or --secret-file.\n";
 
@@ -79,6 +79,11 @@ int Serve(const std::vector<std::string>& args) {
       "revoked-tokens", po::value(&config.revoked_tokens_path),
       "file of revoked permanent token ids, one a line, # comments; re-read on SIGHUP and when "
       "it changes; a revoked token's open WebSockets close with 1008")(
+      "open-accounts-on-first-use", po::bool_switch(&server.open_accounts_on_first_use),
+      "a user token whose sub has no account opens it (balance 0) before its first request "
+      "(GET /sbd_tokens, the history, a send, a note, /ws) is served; without it that request "
+      "is 404 account_not_found. A recipient is never opened, nor an admin's or service's "
+      "account")(
       "cors-origins", po::value(&cors_origins)->default_value(cors_origins),
       "browser origins allowed to call the API cross-origin: comma-separated exact origins "
       "(http://localhost:3000) or *; empty = CORS off (default: $SBD_CORS_ORIGINS)")(
@@ -143,11 +148,14 @@ int Token(const std::vector<std::string>& args) {
   std::string user;
   std::string secret_file;
   bool admin = false;
+  bool service = false;
   int64_t ttl_s = 3600;
   po::options_description options("sbd-ledger token options");
   options.add_options()("help", "print this help")(
       "user", po::value(&user), "the token's sub (username)")("admin", po::bool_switch(&admin),
                                                               "add role: admin")(
+      "service", po::bool_switch(&service),
+      "add role: service (may call POST /admin/transfer, no other admin route)")(
       "ttl", po::value(&ttl_s)->default_value(ttl_s), "seconds until the token expires")(
       "secret-file", po::value(&secret_file),
       "read the HS256 JWT secret from this file (default: $SBD_JWT_SECRET)");
@@ -160,14 +168,22 @@ int Token(const std::vector<std::string>& args) {
     return 2;
   }
   if (values.count("help")) {
-    std::cout << "usage: sbd-ledger token --user NAME [--admin] [--ttl SECONDS]\n" << options;
+    std::cout << "usage: sbd-ledger token --user NAME [--admin | --service] [--ttl SECONDS]\n"
+              << options;
     return 0;
   }
   if (user.empty()) {
     std::fprintf(stderr, "sbd-ledger token: --user is required\n");
     return 2;
   }
-  return sbd::RunToken(secret_file, user, admin, ttl_s);
+  if (admin && service) {
+    std::fprintf(stderr, "sbd-ledger token: --admin and --service exclude each other\n");
+    return 2;
+  }
+  const sbd::Role role = admin     ? sbd::Role::kAdmin
+                         : service ? sbd::Role::kService
+                                   : sbd::Role::kUser;
+  return sbd::RunToken(secret_file, user, role, ttl_s);
 }
 
 }  // namespace

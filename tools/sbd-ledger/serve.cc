@@ -120,7 +120,7 @@ absl::StatusOr<std::string> LoadSecret(const std::string& secret_file) {
   return secret;
 }
 
-int RunToken(const std::string& secret_file, const std::string& user, bool admin, int64_t ttl_s) {
+int RunToken(const std::string& secret_file, const std::string& user, Role role, int64_t ttl_s) {
   absl::StatusOr<std::string> secret = LoadSecret(secret_file);
   if (!secret.ok()) {
     std::fprintf(stderr, "sbd-ledger token: %s\n", Message(secret.status()).c_str());
@@ -131,7 +131,7 @@ int RunToken(const std::string& secret_file, const std::string& user, bool admin
     return 2;
   }
   TokenAuthority tokens(*secret);
-  absl::StatusOr<std::string> token = tokens.Issue(user, admin, ttl_s, NowSeconds());
+  absl::StatusOr<std::string> token = tokens.Issue(user, role, ttl_s, NowSeconds());
   if (!token.ok()) {
     std::fprintf(stderr, "sbd-ledger token: %s\n", Message(token.status()).c_str());
     return 1;

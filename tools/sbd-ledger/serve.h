@@ -39,8 +39,9 @@ absl::StatusOr<std::string> LoadSecret(const std::string& secret_file);
 // `sbd-ledger serve`. Prints "listening on HOST:PORT" once serving.
 int RunServe(const ServeConfig& config);
 
-// `sbd-ledger token`: prints a token for `user` valid for ttl_s seconds.
-int RunToken(const std::string& secret_file, const std::string& user, bool admin, int64_t ttl_s);
+// `sbd-ledger token`: prints a token for `user` with `role`, valid for ttl_s
+// seconds.
+int RunToken(const std::string& secret_file, const std::string& user, Role role, int64_t ttl_s);
 
 }  // namespace sbd
 
