@@ -360,9 +360,8 @@ class Planner {
   bool Move(std::optional<uint32_t> from, std::optional<uint32_t> to, int64_t amount,
             int64_t line) {
     if (to && accounts_[*to].balance > kAmountMax - amount) {
-      Error(line,
-            absl::StrCat("the imported transfers would take ", QuoteForReason(accounts_[*to].name),
-                         "'s balance above 9007199254740991"));
+      Error(line, absl::StrCat("the imported transfers would take the balance of ",
+                               QuoteForReason(accounts_[*to].name), " above 9007199254740991"));
       return false;
     }
     if (from) {

@@ -226,13 +226,11 @@ absl::StatusOr<OriginEntry> ParseEntry(dom::element value, const std::string& us
   return entry;
 }
 
-absl::StatusOr<OriginUser> ParseUser(dom::element document, int64_t line, bool first_is_bracket) {
+absl::StatusOr<OriginUser> ParseUser(dom::element document, int64_t line) {
   dom::object object;
   if (document.get_object().get(object) != simdjson::SUCCESS) {
-    std::string reason =
-        absl::StrCat("a user document must be a JSON object, not ", Describe(document));
-    if (first_is_bracket) absl::StrAppend(&reason, " (for a JSON array file, pass --jsonArray)");
-    return absl::InvalidArgumentError(reason);
+    return absl::InvalidArgumentError(
+        absl::StrCat("a user document must be a JSON object, not ", Describe(document)));
   }
   enum { kUsername, kTokens, kTransactions, kFieldCount };
   static constexpr std::array<std::string_view, kFieldCount> kKeys = {"username", "sbd_tokens",
@@ -279,6 +277,17 @@ ParsedExport ParseOriginExport(std::string_view text, ExportFormat format) {
   ParsedExport parsed;
   SplitDocuments split =
       format == ExportFormat::kJsonLines ? SplitJsonLines(text) : SplitJsonArray(text);
+  if (!split.error && format == ExportFormat::kJsonLines && !split.documents.empty()) {
+    // mongoexport --jsonArray output read as lines: say so once, rather
+    // than once a line.
+    const DocumentSpan& first = split.documents.front();
+    const std::string_view bytes = text.substr(first.offset, first.size);
+    if (bytes[bytes.find_first_not_of(" \t\r")] == '[') {
+      split.error = InputError{first.line,
+                               "this line starts a JSON array, not a user document (for "
+                               "mongoexport --jsonArray output, pass --jsonArray)"};
+    }
+  }
   if (split.error) {
     parsed.errors.push_back(*std::move(split.error));
     return parsed;
@@ -295,10 +304,7 @@ ParsedExport ParseOriginExport(std::string_view text, ExportFormat format) {
       user = absl::InvalidArgumentError(
           absl::StrCat("not valid JSON: ", simdjson::error_message(error)));
     } else {
-      const size_t first = bytes.find_first_not_of(" \t\r");
-      user = ParseUser(document, span.line,
-                       format == ExportFormat::kJsonLines && first != std::string_view::npos &&
-                           bytes[first] == '[');
+      user = ParseUser(document, span.line);
     }
     if (!user.ok()) {
       parsed.errors.push_back({span.line, std::string(user.status().message())});
