@@ -39,6 +39,13 @@ struct IdSlot {
   std::optional<HalfRef> second;  // Its twin, once found.
 };
 
+// What pairing found for one entry.
+struct Twin {
+  enum class Role : uint8_t { kNone, kFirst, kSecond };  // In file order.
+  Role role = Role::kNone;
+  HalfRef other;
+};
+
 struct Transfer {
   enum class Kind { kPaired, kNonUser, kMissingHalf };
   Kind kind = Kind::kPaired;
@@ -83,7 +90,6 @@ class Planner {
     // Pairing and accounts rest on unique, well-named users and ids.
     if (!result_.errors.empty()) return Finish();
     CollectTransfers();
-    by_id_ = {};  // Its keys view the ids that Emit moves into the steps.
     std::stable_sort(
         transfers_.begin(), transfers_.end(),
         [](const Transfer& a, const Transfer& b) { return a.timestamp_us < b.timestamp_us; });
@@ -95,6 +101,7 @@ class Planner {
 
  private:
   OriginUser& UserOf(HalfRef ref) { return input_.users[ref.user]; }
+  size_t FlatIndex(HalfRef ref) const { return entry_base_[ref.user] + ref.entry; }
   OriginEntry& EntryOf(HalfRef ref) { return input_.users[ref.user].entries[ref.entry]; }
 
   bool Full() const { return result_.errors.size() >= kInputErrorsMax; }
@@ -139,11 +146,6 @@ class Planner {
     }
   }
 
-  bool IsUser(std::string_view name) const {
-    auto it = account_index_.find(name);
-    return it != account_index_.end() && accounts_[it->second].user.has_value();
-  }
-
   // Whether `a` and `b` are the send and receive halves of one transfer.
   bool AreTwins(HalfRef a, HalfRef b) {
     const OriginEntry& first = EntryOf(a);
@@ -152,8 +154,19 @@ class Planner {
     return first.counterparty == UserOf(b).username && second.counterparty == UserOf(a).username;
   }
 
+  // Finds each entry's twin by transaction_id (twins_, by flat entry
+  // index); an id shared otherwise is an error.
   void PairHalves() {
-    by_id_.reserve(input_.entry_count);
+    // Keys view the entries' ids; gone before Emit moves them into the steps.
+    absl::flat_hash_map<std::string_view, IdSlot> by_id;
+    by_id.reserve(input_.entry_count);
+    twins_.resize(input_.entry_count);
+    entry_base_.reserve(input_.users.size());
+    size_t base = 0;
+    for (const OriginUser& user : input_.users) {
+      entry_base_.push_back(base);
+      base += user.entries.size();
+    }
     for (uint32_t u = 0; u < input_.users.size() && !Full(); ++u) {
       const OriginUser& user = input_.users[u];
       for (uint32_t e = 0; e < user.entries.size(); ++e) {
@@ -172,7 +185,7 @@ class Planner {
                                         ToAbsl(kReconciliationIdPrefix)));
           continue;
         }
-        auto [it, inserted] = by_id_.try_emplace(entry.transaction_id, IdSlot{ref, std::nullopt});
+        auto [it, inserted] = by_id.try_emplace(entry.transaction_id, IdSlot{ref, std::nullopt});
         if (inserted) continue;
         IdSlot& slot = it->second;
         if (slot.second) {
@@ -191,6 +204,8 @@ class Planner {
                              "(each user the other's counterparty, the same amount)"));
         } else {
           slot.second = ref;
+          twins_[FlatIndex(slot.first)] = {Twin::Role::kFirst, ref};
+          twins_[FlatIndex(ref)] = {Twin::Role::kSecond, slot.first};
         }
       }
     }
@@ -216,20 +231,22 @@ class Planner {
         const HalfRef ref{u, e};
         const OriginEntry& entry = user.entries[e];
         if (entry.transaction_id_made_up) ++summary.entries_without_id;
-        const IdSlot& slot = by_id_.at(entry.transaction_id);
-        if (slot.second && *slot.second == ref) continue;  // Taken with its twin.
+        const Twin& twin = twins_[FlatIndex(ref)];
+        if (twin.role == Twin::Role::kSecond) continue;  // Taken with its twin.
         Transfer transfer;
         transfer.line = user.line;
         transfer.amount = entry.amount;
-        const uint32_t owner = account_index_.at(user.username);
+        // Users are the first accounts, in file order (IndexUsers).
+        const uint32_t owner = u;
+        assert(accounts_[owner].user == u);
         const uint32_t other = AccountId(entry.counterparty);
         const bool send = entry.type == EntryType::kSend;
         transfer.from = send ? owner : other;
         transfer.to = send ? other : owner;
-        if (slot.second) {
+        if (twin.role == Twin::Role::kFirst) {
           transfer.kind = Transfer::Kind::kPaired;
-          transfer.primary = send ? ref : *slot.second;
-          transfer.twin = send ? *slot.second : ref;
+          transfer.primary = send ? ref : twin.other;
+          transfer.twin = send ? twin.other : ref;
           ++summary.transfers_paired;
           if (EntryOf(transfer.primary).timestamp_us / kMicrosPerMilli !=
               EntryOf(*transfer.twin).timestamp_us / kMicrosPerMilli) {
@@ -237,7 +254,7 @@ class Planner {
           }
         } else {
           transfer.primary = ref;
-          if (IsUser(entry.counterparty)) {
+          if (accounts_[other].user) {
             transfer.kind = Transfer::Kind::kMissingHalf;
             ++summary.transfers_missing_half;
             Account& lacking = accounts_[other];
@@ -477,7 +494,8 @@ class Planner {
   // Views into input_'s usernames and counterparties, which never move.
   absl::flat_hash_map<std::string_view, uint32_t> account_index_;
   std::vector<Account> accounts_;
-  absl::flat_hash_map<std::string_view, IdSlot> by_id_;
+  std::vector<size_t> entry_base_;  // Per user: the flat index of its first entry.
+  std::vector<Twin> twins_;         // Per entry, by flat index.
   std::vector<Transfer> transfers_;
 };
 

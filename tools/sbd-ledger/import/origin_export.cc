@@ -21,8 +21,22 @@ namespace dom = simdjson::dom;
 
 constexpr int64_t kMicrosPerMilli = 1000;
 
-absl::Status Invalid(std::string_view field, std::string_view what) {
-  return absl::InvalidArgumentError(absl::StrCat(ToAbsl(field), ": ", ToAbsl(what)));
+// Names the field a reason is about: "username", or inside an entry
+// "sbd_tokens_transactions[3].amount". Spelled out only for an error, so
+// that a valid document costs no string building.
+struct FieldName {
+  std::string_view key;         // Empty: the entry itself.
+  std::optional<size_t> entry;  // Set: a field of sbd_tokens_transactions[entry].
+
+  std::string Text() const {
+    if (!entry) return std::string(key);
+    return absl::StrCat("sbd_tokens_transactions[", *entry, "]", key.empty() ? "" : ".",
+                        ToAbsl(key));
+  }
+};
+
+absl::Status Invalid(const FieldName& field, std::string_view what) {
+  return absl::InvalidArgumentError(absl::StrCat(field.Text(), ": ", ToAbsl(what)));
 }
 
 // What a value is, for a reason that says what was found instead.
@@ -73,7 +87,7 @@ std::optional<int64_t> IntegerOf(dom::element value) {
   return std::nullopt;
 }
 
-absl::StatusOr<int64_t> IntegerField(std::string_view field, dom::element value, int64_t min,
+absl::StatusOr<int64_t> IntegerField(const FieldName& field, dom::element value, int64_t min,
                                      int64_t max) {
   std::optional<int64_t> integer = IntegerOf(value);
   if (!integer || *integer < min || *integer > max) {
@@ -83,48 +97,46 @@ absl::StatusOr<int64_t> IntegerField(std::string_view field, dom::element value,
   return *integer;
 }
 
-absl::StatusOr<int64_t> MillisToMicros(std::string_view field, int64_t ms) {
+absl::StatusOr<int64_t> MillisToMicros(const FieldName& field, int64_t ms) {
   if (ms < kTimestampMsMin || ms > kTimestampMsMax) {
     return Invalid(field, absl::StrCat("$date ", ms, " ms is outside the years 1970 to 9999"));
   }
   return ms * kMicrosPerMilli;
 }
 
+absl::StatusOr<int64_t> IsoField(const FieldName& field, std::string_view text) {
+  absl::StatusOr<int64_t> us = ParseIsoTimestampUs(text);
+  if (!us.ok()) return Invalid(field, ToStd(us.status().message()));
+  return us;
+}
+
 // An ISO 8601 string, or {"$date": ISO string | {"$numberLong": ms} | ms}.
-absl::StatusOr<int64_t> TimestampField(std::string_view field, dom::element value) {
+absl::StatusOr<int64_t> TimestampField(const FieldName& field, dom::element value) {
   std::string_view text;
-  if (value.get_string().get(text) == simdjson::SUCCESS) {
-    absl::StatusOr<int64_t> us = ParseIsoTimestampUs(text);
-    if (!us.ok()) return Invalid(field, ToStd(us.status().message()));
-    return us;
-  }
+  if (value.get_string().get(text) == simdjson::SUCCESS) return IsoField(field, text);
   if (std::optional<dom::element> date = Wrapped(value, "$date")) {
-    if (date->get_string().get(text) == simdjson::SUCCESS) {
-      absl::StatusOr<int64_t> us = ParseIsoTimestampUs(text);
-      if (!us.ok()) return Invalid(field, ToStd(us.status().message()));
-      return us;
-    }
+    if (date->get_string().get(text) == simdjson::SUCCESS) return IsoField(field, text);
     if (std::optional<int64_t> ms = IntegerOf(*date)) return MillisToMicros(field, *ms);
   }
   return Invalid(
       field, absl::StrCat("must be an ISO 8601 string or {\"$date\": …}, not ", Describe(value)));
 }
 
-absl::StatusOr<std::string> StringField(std::string_view field, dom::element value) {
+absl::StatusOr<std::string_view> StringField(const FieldName& field, dom::element value) {
   std::string_view text;
   if (value.get_string().get(text) != simdjson::SUCCESS) {
     return Invalid(field, absl::StrCat("must be a string, not ", Describe(value)));
   }
-  return std::string(text);
+  return text;
 }
 
-absl::StatusOr<std::string> UsernameField(std::string_view field, dom::element value) {
-  absl::StatusOr<std::string> name = StringField(field, value);
-  if (!name.ok()) return name.status();
-  const std::string original = *name;
-  if (absl::Status status = CanonicalizeUsername(*name); !status.ok()) {
-    return Invalid(
-        field, absl::StrCat(QuoteForReason(original), " is not a username: ", status.message()));
+absl::StatusOr<std::string> UsernameField(const FieldName& field, dom::element value) {
+  absl::StatusOr<std::string_view> text = StringField(field, value);
+  if (!text.ok()) return text.status();
+  std::string name(*text);
+  if (absl::Status status = CanonicalizeUsername(name); !status.ok()) {
+    return Invalid(field,
+                   absl::StrCat(QuoteForReason(*text), " is not a username: ", status.message()));
   }
   return name;
 }
@@ -133,16 +145,13 @@ absl::StatusOr<std::string> UsernameField(std::string_view field, dom::element v
 // walking the object's fields (a key given twice is an error, not a silent
 // pick of one of them).
 template <size_t N>
-absl::Status FindFields(dom::object object, std::string_view where,
+absl::Status FindFields(dom::object object, std::optional<size_t> entry,
                         const std::array<std::string_view, N>& keys,
                         std::array<std::optional<dom::element>, N>& found) {
   for (const dom::key_value_pair field : object) {
     for (size_t i = 0; i < N; ++i) {
       if (field.key != keys[i]) continue;
-      if (found[i]) {
-        return absl::InvalidArgumentError(
-            absl::StrCat(ToAbsl(where), ToAbsl(keys[i]), ": the field appears twice"));
-      }
+      if (found[i]) return Invalid(FieldName{keys[i], entry}, "the field appears twice");
       found[i] = field.value;
     }
   }
@@ -155,23 +164,21 @@ bool IsAbsent(const std::optional<dom::element>& value) {
 
 absl::StatusOr<OriginEntry> ParseEntry(dom::element value, const std::string& username,
                                        size_t index) {
-  const std::string where = absl::StrCat("sbd_tokens_transactions[", index, "]");
   dom::object object;
   if (value.get_object().get(object) != simdjson::SUCCESS) {
-    return Invalid(where, absl::StrCat("must be an object, not ", Describe(value)));
+    return Invalid(FieldName{"", index}, absl::StrCat("must be an object, not ", Describe(value)));
   }
   enum { kType, kTo, kFrom, kAmount, kTimestamp, kTransactionId, kNote, kFieldCount };
   static constexpr std::array<std::string_view, kFieldCount> kKeys = {
       "type", "to", "from", "amount", "timestamp", "transaction_id", "note"};
   std::array<std::optional<dom::element>, kFieldCount> found;
-  const std::string prefix = where + ".";
-  if (absl::Status status = FindFields(object, prefix, kKeys, found); !status.ok()) return status;
-  auto field = [&](int key) { return absl::StrCat(prefix, ToAbsl(kKeys[key])); };
+  if (absl::Status status = FindFields(object, index, kKeys, found); !status.ok()) return status;
+  auto field = [&](int key) { return FieldName{kKeys[key], index}; };
 
   OriginEntry entry;
   entry.index = index;
   if (!found[kType]) return Invalid(field(kType), "missing");
-  absl::StatusOr<std::string> type = StringField(field(kType), *found[kType]);
+  absl::StatusOr<std::string_view> type = StringField(field(kType), *found[kType]);
   if (!type.ok()) return type.status();
   if (*type != "send" && *type != "receive") {
     return Invalid(field(kType),
@@ -179,13 +186,15 @@ absl::StatusOr<OriginEntry> ParseEntry(dom::element value, const std::string& us
   }
   entry.type = *type == "send" ? EntryType::kSend : EntryType::kReceive;
   const int party = entry.type == EntryType::kSend ? kTo : kFrom;
-  if (!found[party]) return Invalid(field(party), absl::StrCat("missing (a ", *type, " names it)"));
+  if (!found[party]) {
+    return Invalid(field(party), absl::StrCat("missing (a ", ToAbsl(*type), " names it)"));
+  }
   absl::StatusOr<std::string> counterparty = UsernameField(field(party), *found[party]);
   if (!counterparty.ok()) return counterparty.status();
   if (*counterparty == username) {
     return Invalid(field(party),
-                   absl::StrCat("the user itself: the ledger has no transfers to oneself (API.md "
-                                "self_transfer); remove this entry and its other half"));
+                   "the user itself: the ledger has no transfers to oneself (API.md "
+                   "self_transfer); remove this entry and its other half");
   }
   entry.counterparty = *std::move(counterparty);
 
@@ -200,14 +209,15 @@ absl::StatusOr<OriginEntry> ParseEntry(dom::element value, const std::string& us
   entry.timestamp_us = *timestamp;
 
   if (!IsAbsent(found[kTransactionId])) {
-    absl::StatusOr<std::string> id = StringField(field(kTransactionId), *found[kTransactionId]);
+    absl::StatusOr<std::string_view> id =
+        StringField(field(kTransactionId), *found[kTransactionId]);
     if (!id.ok()) return id.status();
     if (!id->empty()) {
       if (absl::Status status = ValidateTransactionId(*id); !status.ok()) {
         return Invalid(field(kTransactionId),
                        absl::StrCat(QuoteForReason(*id), ": ", status.message()));
       }
-      entry.transaction_id = *std::move(id);
+      entry.transaction_id = std::string(*id);
     }
   }
   if (entry.transaction_id.empty()) {
@@ -216,12 +226,12 @@ absl::StatusOr<OriginEntry> ParseEntry(dom::element value, const std::string& us
   }
 
   if (!IsAbsent(found[kNote])) {
-    absl::StatusOr<std::string> note = StringField(field(kNote), *found[kNote]);
+    absl::StatusOr<std::string_view> note = StringField(field(kNote), *found[kNote]);
     if (!note.ok()) return note.status();
     if (absl::Status status = ValidateNote(*note); !status.ok()) {
       return Invalid(field(kNote), ToStd(status.message()));
     }
-    entry.note = *std::move(note);
+    entry.note = std::string(*note);
   }
   return entry;
 }
@@ -236,23 +246,26 @@ absl::StatusOr<OriginUser> ParseUser(dom::element document, int64_t line) {
   static constexpr std::array<std::string_view, kFieldCount> kKeys = {"username", "sbd_tokens",
                                                                       "sbd_tokens_transactions"};
   std::array<std::optional<dom::element>, kFieldCount> found;
-  if (absl::Status status = FindFields(object, "", kKeys, found); !status.ok()) return status;
+  if (absl::Status status = FindFields(object, std::nullopt, kKeys, found); !status.ok()) {
+    return status;
+  }
+  auto field = [&](int key) { return FieldName{kKeys[key], std::nullopt}; };
 
   OriginUser user;
   user.line = line;
-  if (!found[kUsername]) return Invalid("username", "missing");
-  absl::StatusOr<std::string> username = UsernameField("username", *found[kUsername]);
+  if (!found[kUsername]) return Invalid(field(kUsername), "missing");
+  absl::StatusOr<std::string> username = UsernameField(field(kUsername), *found[kUsername]);
   if (!username.ok()) return username.status();
   user.username = *std::move(username);
   if (found[kTokens]) {
-    absl::StatusOr<int64_t> tokens = IntegerField("sbd_tokens", *found[kTokens], 0, kAmountMax);
+    absl::StatusOr<int64_t> tokens = IntegerField(field(kTokens), *found[kTokens], 0, kAmountMax);
     if (!tokens.ok()) return tokens.status();
     user.sbd_tokens = *tokens;
   }
   if (!IsAbsent(found[kTransactions])) {
     dom::array entries;
     if (found[kTransactions]->get_array().get(entries) != simdjson::SUCCESS) {
-      return Invalid("sbd_tokens_transactions",
+      return Invalid(field(kTransactions),
                      absl::StrCat("must be an array, not ", Describe(*found[kTransactions])));
     }
     user.entries.reserve(entries.size());
