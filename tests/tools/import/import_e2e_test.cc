@@ -17,6 +17,7 @@
 #include "absl/strings/str_split.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "store/sqlite_event_log.h"
 #include "tests/support/http_client.h"
 #include "tests/support/server_process.h"
 #include "tests/support/tokens.h"
@@ -426,6 +427,31 @@ TEST_F(ImportE2eTest, MalformedInputIsRefusedAtFileAndLineWithNothingWritten) {
   EXPECT_EQ(refused.exit_code, 2);
   EXPECT_THAT(refused.err, HasSubstr("cannot read the users file"));
   EXPECT_FALSE(std::filesystem::exists(db));
+}
+
+// The same file imported twice writes the same events (and so the same
+// hash chain): every timestamp comes from the input.
+TEST_F(ImportE2eTest, AnImportIsReproducible) {
+  const std::string users_path = Write("users.json", JsonLines(Fixture()));
+  std::vector<std::vector<Event>> logs;
+  for (const char* name : {"first.db", "second.db"}) {
+    const std::string db = (dir_ / name).string();
+    ASSERT_EQ(Import({"--db", db, "--users", users_path}).exit_code, 0);
+    SqliteEventLog::Options options;
+    options.read_only = true;
+    absl::StatusOr<std::unique_ptr<SqliteEventLog>> log = SqliteEventLog::Open(db, options);
+    ASSERT_TRUE(log.ok()) << log.status();
+    std::vector<Event>& events = logs.emplace_back();
+    ASSERT_TRUE((*log)
+                    ->Read(1, (*log)->LastSeq(),
+                           [&events](const Event& event) {
+                             events.push_back(event);
+                             return absl::OkStatus();
+                           })
+                    .ok());
+  }
+  ASSERT_FALSE(logs[0].empty());
+  EXPECT_EQ(logs[0], logs[1]);
 }
 
 TEST_F(ImportE2eTest, AJsonArrayFileImportsTheSame) {

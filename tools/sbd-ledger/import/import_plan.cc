@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cassert>
+#include <limits>
 #include <optional>
 #include <sstream>
 #include <utility>
@@ -75,6 +76,11 @@ struct Account {
 };
 
 std::string Int128Text(absl::int128 value) {
+  // Sums of int64_t amounts nearly always fit one; ostringstream is slow.
+  if (value >= std::numeric_limits<int64_t>::min() &&
+      value <= std::numeric_limits<int64_t>::max()) {
+    return absl::StrCat(static_cast<int64_t>(value));
+  }
   std::ostringstream text;
   text << value;
   return text.str();

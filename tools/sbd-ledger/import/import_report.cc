@@ -1,5 +1,6 @@
 #include "tools/sbd-ledger/import/import_report.h"
 
+#include <limits>
 #include <sstream>
 
 #include "absl/numeric/int128.h"
@@ -15,6 +16,11 @@ namespace {
 constexpr size_t kOtherAccountsListedMax = 20;
 
 std::string Int128Text(absl::int128 value) {
+  // Sums of int64_t amounts nearly always fit one; ostringstream is slow.
+  if (value >= std::numeric_limits<int64_t>::min() &&
+      value <= std::numeric_limits<int64_t>::max()) {
+    return absl::StrCat(static_cast<int64_t>(value));
+  }
   std::ostringstream text;
   text << value;
   return text.str();
