@@ -115,7 +115,7 @@ absl::Status ApplyImportPlan(Ledger& ledger, std::vector<PlanStep> steps) {
   for (size_t i = 0; i < steps.size(); ++i) {
     if (!flight.Reserve()) break;
     const int64_t seq = static_cast<int64_t>(i) + 1;
-    ledger.Submit(ToCommand(steps[i]), [&flight, seq](absl::StatusOr<CommandResult> result) {
+    ledger.Submit(ToCommand(steps[i]), [&flight, seq](const absl::StatusOr<CommandResult>& result) {
       flight.Done(Check(result, seq));
     });
   }
