@@ -16,6 +16,7 @@
 #include "bench/bench_report.h"
 #include "bench/e2e_bench.h"
 #include "bench/engine_bench.h"
+#include "bench/import_bench.h"
 #include "bench/replay_bench.h"
 
 namespace po = boost::program_options;
@@ -204,6 +205,33 @@ int RunReplay(const std::vector<std::string>& args) {
   return Finish(report, common);
 }
 
+int RunImport(const std::vector<std::string>& args) {
+  constexpr const char* kUsage = "Usage: sbd-bench import [--users N] [--entries N] ...";
+  CommonFlags common;
+  ImportBenchOptions options;
+  po::options_description flags("import options");
+  AddCommonFlags(flags, common);
+  flags.add_options()  //
+      ("users", po::value(&options.users)->default_value(options.users),
+       "users in the synthetic export")  //
+      ("entries", po::value(&options.entries)->default_value(options.entries),
+       "history entries in it (sbd_tokens_transactions over all users)");
+  int exit_code = kExitOk;
+  if (!Parse(args, flags, kUsage, exit_code)) return exit_code;
+  WorkDirectory directory(common);
+  options.directory = directory.path();
+  options.runs = common.runs;
+  options.keep_export = common.keep || !common.directory.empty();
+
+  BenchReport report("import");
+  report.AddParameter("users", std::to_string(options.users));
+  report.AddParameter("entries", std::to_string(options.entries));
+  absl::StatusOr<std::vector<Metrics>> runs = RunImportBench(options);
+  if (!runs.ok()) return Fail(runs.status());
+  for (Metrics& run : *runs) report.AddRun(std::move(run));
+  return Finish(report, common);
+}
+
 // Flags of the server the network benchmarks start (or target).
 void AddServerFlags(po::options_description& flags, ServerOptions& server) {
   flags.add_options()  //
@@ -309,14 +337,12 @@ int RunConnections(const std::vector<std::string>& args) {
 
 int Main(int argc, char** argv) {
   const std::map<std::string, std::function<int(const std::vector<std::string>&)>> commands = {
-      {"engine", RunEngine},
-      {"replay", RunReplay},
-      {"e2e", RunE2e},
-      {"connections", RunConnections},
+      {"engine", RunEngine}, {"replay", RunReplay},           {"import", RunImport},
+      {"e2e", RunE2e},       {"connections", RunConnections},
   };
   const std::string usage =
-      "Usage: sbd-bench engine|replay|e2e|connections [flags]   (sbd-bench COMMAND --help for the "
-      "flags)";
+      "Usage: sbd-bench engine|replay|import|e2e|connections [flags]   (sbd-bench COMMAND --help "
+      "for the flags)";
   if (argc < 2 || commands.count(argv[1]) == 0) {
     std::cerr << usage << "\n";
     return kExitUsage;

@@ -1,10 +1,17 @@
 // Commands: what a caller asks the ledger to do. Values arrive unvalidated
 // (as the transport parsed them); the ledger validates every field exactly as
 // API.md lists, so every domain error code comes from the engine.
+//
+// The one field no client can set: `given_timestamp_ms`. A trusted in-process
+// caller (`sbd-ledger import`, which records the origin's timestamps) sets it
+// to give the event its time; unset, the event gets the ledger's clock. The
+// transport's parsers never set it (no request field maps to it), so every
+// event an HTTP request causes is timed by the server.
 #ifndef SBD_ENGINE_COMMAND_H_
 #define SBD_ENGINE_COMMAND_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <variant>
 
@@ -30,6 +37,7 @@ struct AmountField {
 struct OpenAccountCommand {
   std::string actor;    // The admin's `sub`.
   std::string account;  // Unvalidated; lowercased before validation.
+  std::optional<int64_t> given_timestamp_ms = std::nullopt;  // Trusted callers only (above).
 };
 
 // POST /admin/mint.
@@ -39,6 +47,7 @@ struct MintCommand {
   AmountField amount;
   std::string reason;          // Optional; stored as the event's note.
   std::string transaction_id;  // Optional; empty: the ledger makes a UUID.
+  std::optional<int64_t> given_timestamp_ms = std::nullopt;  // Trusted callers only (above).
 };
 
 // POST /sbd_tokens/send, and POST /admin/transfer (a service or admin moving
@@ -56,6 +65,7 @@ struct TransferCommand {
   // note, id}` need not name the two.)
   std::string actor = {};
   std::string reason = {};  // Optional (admin transfers); stored as the event's reason.
+  std::optional<int64_t> given_timestamp_ms = std::nullopt;  // Trusted callers only (above).
 };
 
 // PATCH /sbd_tokens/transaction/note.
@@ -63,6 +73,7 @@ struct SetNoteCommand {
   std::string actor;  // The token's `sub`; must be a party of the transaction.
   std::string transaction_id;
   std::string note;
+  std::optional<int64_t> given_timestamp_ms = std::nullopt;  // Trusted callers only (above).
 };
 
 using Command = std::variant<OpenAccountCommand, MintCommand, TransferCommand, SetNoteCommand>;

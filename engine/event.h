@@ -49,6 +49,11 @@ struct Event {
   friend bool operator==(const Event&, const Event&) = default;
 };
 
+// The timestamps an event may carry: from the Unix epoch to the last
+// millisecond FormatTimestamp can write in its four-digit year.
+inline constexpr int64_t kTimestampMsMin = 0;
+inline constexpr int64_t kTimestampMsMax = 253402300799999;  // 9999-12-31T23:59:59.999Z
+
 // "2026-11-26T15:04:05.123Z": the wire form of timestamp_ms.
 std::string FormatTimestamp(int64_t timestamp_ms);
 

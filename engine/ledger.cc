@@ -433,10 +433,22 @@ class Ledger::Impl {
     return outcome;
   }
 
-  Event NewEvent(EventType type, std::string actor, std::string transaction_id) {
+  // The event's time: the trusted caller's given timestamp (engine/command.h)
+  // if it set one and it is in range, else the ledger's clock.
+  absl::StatusOr<int64_t> TimestampOf(const std::optional<int64_t>& given) const {
+    if (!given) return options_.clock_ms();
+    if (*given < kTimestampMsMin || *given > kTimestampMsMax) {
+      return MakeError(ErrorCode::kInvalidField,
+                       "timestamp must be between 1970-01-01 and 9999-12-31");
+    }
+    return *given;
+  }
+
+  Event NewEvent(EventType type, int64_t timestamp_ms, std::string actor,
+                 std::string transaction_id) {
     Event event;
     event.type = type;
-    event.timestamp_ms = options_.clock_ms();
+    event.timestamp_ms = timestamp_ms;
     event.actor = std::move(actor);
     event.transaction_id = transaction_id.empty() ? MakeUuid(random_) : std::move(transaction_id);
     return event;
@@ -449,13 +461,15 @@ class Ledger::Impl {
       return Rejected(std::move(status));
     }
     const std::string& account = command.account;
+    absl::StatusOr<int64_t> timestamp_ms = TimestampOf(command.given_timestamp_ms);
+    if (!timestamp_ms.ok()) return Rejected(timestamp_ms.status());
     if (state.Balance(account).has_value()) {
       return Rejected(MakeError(ErrorCode::kAccountExists,
                                 absl::StrCat("account '", account, "' already exists")));
     }
     Event event;
     event.type = EventType::kAccountOpened;
-    event.timestamp_ms = options_.clock_ms();
+    event.timestamp_ms = *timestamp_ms;
     event.actor = std::move(command.actor);
     event.to_account = std::move(command.account);
     Outcome outcome;
@@ -470,6 +484,8 @@ class Ledger::Impl {
     const std::string& account = command.account;
     absl::StatusOr<int64_t> amount = ValidateAmount(command.amount);
     if (!amount.ok()) return Rejected(amount.status());
+    absl::StatusOr<int64_t> timestamp_ms = TimestampOf(command.given_timestamp_ms);
+    if (!timestamp_ms.ok()) return Rejected(timestamp_ms.status());
     if (absl::Status status = ValidateNote(command.reason); !status.ok()) {
       return Rejected(
           MakeError(ErrorCode::kInvalidField, absl::StrCat("reason: ", status.message())));
@@ -490,7 +506,7 @@ class Ledger::Impl {
       return Rejected(
           MakeError(ErrorCode::kBalanceOverflow, "the balance would exceed 9007199254740991"));
     }
-    Event event = NewEvent(EventType::kTokensMinted, std::move(command.actor),
+    Event event = NewEvent(EventType::kTokensMinted, *timestamp_ms, std::move(command.actor),
                            std::move(command.transaction_id));
     event.to_account = std::move(command.account);
     event.amount = *amount;
@@ -512,6 +528,8 @@ class Ledger::Impl {
     const std::string& to = command.to_account;
     absl::StatusOr<int64_t> amount = ValidateAmount(command.amount);
     if (!amount.ok()) return Rejected(amount.status());
+    absl::StatusOr<int64_t> timestamp_ms = TimestampOf(command.given_timestamp_ms);
+    if (!timestamp_ms.ok()) return Rejected(timestamp_ms.status());
     if (absl::Status status = ValidateNote(command.note); !status.ok()) return Rejected(status);
     if (absl::Status status = ValidateNote(command.reason); !status.ok()) {
       return Rejected(
@@ -546,7 +564,7 @@ class Ledger::Impl {
     }
     // A send's actor is its sender; an admin transfer's the service or admin
     // that issued it (recorded as given, like a mint's).
-    Event event = NewEvent(EventType::kTokensTransferred,
+    Event event = NewEvent(EventType::kTokensTransferred, *timestamp_ms,
                            command.actor.empty() ? from : std::move(command.actor),
                            std::move(command.transaction_id));
     event.from_account = std::move(command.from_account);
@@ -570,6 +588,8 @@ class Ledger::Impl {
       return Rejected(status);
     }
     if (absl::Status status = ValidateNote(command.note); !status.ok()) return Rejected(status);
+    absl::StatusOr<int64_t> timestamp_ms = TimestampOf(command.given_timestamp_ms);
+    if (!timestamp_ms.ok()) return Rejected(timestamp_ms.status());
     if (!state.Balance(actor).has_value()) return Rejected(AccountNotFound(actor));
     absl::StatusOr<std::optional<BatchState::Transaction>> found =
         state.FindTransaction(command.transaction_id);
@@ -579,7 +599,7 @@ class Ledger::Impl {
       return Rejected(
           MakeError(ErrorCode::kTransactionNotFound, "no transaction with this id involves you"));
     }
-    Event event = NewEvent(EventType::kTransactionNoteSet, std::move(command.actor),
+    Event event = NewEvent(EventType::kTransactionNoteSet, *timestamp_ms, std::move(command.actor),
                            std::move(command.transaction_id));
     event.note = std::move(command.note);
     Outcome outcome;

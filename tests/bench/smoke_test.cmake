@@ -1,4 +1,4 @@
-# Runs sbd-bench engine and replay briefly with --json and checks what they
+# Runs sbd-bench engine, replay and import briefly with --json and checks what they
 # print. Invoked by ctest as: cmake -DSBD_BENCH=... -DSBD_REPLAY=... -P this.
 
 # Runs sbd-bench with ARGN, fails unless it exits 0; sets `output` to stdout.
@@ -39,6 +39,11 @@ run_bench(replay --events 20000 --accounts 100 --replay-binary ${SBD_REPLAY} --j
 expect_above("${output}" replay_events_per_s 0)
 expect_above("${output}" open_events_per_s 0)
 expect_above("${output}" projection_heap_mib 0)
+
+run_bench(import --users 200 --entries 2000 --json)
+expect_above("${output}" entries_per_s 0)
+expect_above("${output}" append_events_per_s 0)
+expect_above("${output}" reconciliations 0)
 
 # A usage error is exit 2, not a silent default.
 execute_process(COMMAND ${SBD_BENCH} engine --sync sometimes

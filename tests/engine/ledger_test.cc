@@ -198,6 +198,43 @@ TEST_F(LedgerTest, AnAdminTransferIsValidatedAndReplayedExactlyLikeASend) {
   EXPECT_EQ(ledger_->LastSeq(), 5);
 }
 
+// The importer's seam (engine/command.h): a given timestamp is the event's,
+// on every command type; without one the ledger's clock decides; one outside
+// what the log can hold is refused.
+TEST_F(LedgerTest, GivenTimestampIsTheEventsElseTheClock) {
+  constexpr int64_t kOriginMs = 1714564800123;  // 2024-05-01T12:00:00.123Z
+  OpenAccountCommand open{"import", "alice"};
+  open.given_timestamp_ms = kOriginMs;
+  absl::StatusOr<CommandResult> opened = Run(std::move(open));
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  EXPECT_EQ(opened->event.timestamp_ms, kOriginMs);
+  MintCommand mint{"import", "alice", AmountField::Integer(10), "", ""};
+  mint.given_timestamp_ms = kOriginMs + 1;
+  absl::StatusOr<CommandResult> minted = Run(std::move(mint));
+  ASSERT_TRUE(minted.ok()) << minted.status();
+  EXPECT_EQ(minted->event.timestamp_ms, kOriginMs + 1);
+  OpenAndMint("bob", 0);  // Not given: the clock.
+  TransferCommand send{"alice", "bob", AmountField::Integer(3), "", "t1"};
+  send.given_timestamp_ms = kOriginMs + 2;
+  absl::StatusOr<CommandResult> sent = Run(std::move(send));
+  ASSERT_TRUE(sent.ok()) << sent.status();
+  EXPECT_EQ(sent->event.timestamp_ms, kOriginMs + 2);
+  SetNoteCommand note{"bob", "t1", "thanks"};
+  note.given_timestamp_ms = kOriginMs + 3;
+  absl::StatusOr<CommandResult> noted = Run(std::move(note));
+  ASSERT_TRUE(noted.ok()) << noted.status();
+  EXPECT_EQ(noted->event.timestamp_ms, kOriginMs + 3);
+  absl::StatusOr<CommandResult> now = Send("alice", "bob", 1);
+  ASSERT_TRUE(now.ok()) << now.status();
+  EXPECT_EQ(now->event.timestamp_ms, kNowMs);
+  for (int64_t bad : {kTimestampMsMin - 1, kTimestampMsMax + 1}) {
+    TransferCommand late{"alice", "bob", AmountField::Integer(1), "", ""};
+    late.given_timestamp_ms = bad;
+    EXPECT_EQ(CodeOf(Run(std::move(late))), ErrorCode::kInvalidField) << bad;
+  }
+  EXPECT_EQ(*ledger_->Balance("bob"), 4);
+}
+
 TEST_F(LedgerTest, EveryDomainErrorCode) {
   OpenAndMint("alice", 100);
   OpenAndMint("bob", kAmountMax - 5);

@@ -297,13 +297,19 @@ absl::StatusOr<std::string> ServerProcess::ReadStderrPipeUntil(std::string_view 
 absl::StatusOr<ToolResult> RunLedgerTool(const std::vector<std::string>& args,
                                          const std::vector<std::string>& env,
                                          std::chrono::milliseconds timeout) {
+  return RunTool(LedgerBinaryPath(), args, env, timeout);
+}
+
+absl::StatusOr<ToolResult> RunTool(const std::string& binary, const std::vector<std::string>& args,
+                                   const std::vector<std::string>& env,
+                                   std::chrono::milliseconds timeout) {
   char dir[] = "/tmp/sbd-ledger-tool-XXXXXX";
   if (mkdtemp(dir) == nullptr) {
     return absl::InternalError(absl::StrCat("mkdtemp: ", std::strerror(errno)));
   }
   const std::string out_path = absl::StrCat(dir, "/out");
   const std::string err_path = absl::StrCat(dir, "/err");
-  std::vector<std::string> argv = {LedgerBinaryPath()};
+  std::vector<std::string> argv = {binary};
   argv.insert(argv.end(), args.begin(), args.end());
   absl::StatusOr<pid_t> pid = Spawn(std::move(argv), ChildEnvironment(env), out_path, err_path);
   ToolResult result;
@@ -313,7 +319,7 @@ absl::StatusOr<ToolResult> RunLedgerTool(const std::vector<std::string>& args,
     if (!code.has_value()) {
       kill(*pid, SIGKILL);
       WaitExit(*pid, std::chrono::seconds(10));
-      status = absl::DeadlineExceededError("sbd-ledger tool did not exit in time");
+      status = absl::DeadlineExceededError(absl::StrCat(binary, " did not exit in time"));
     } else {
       result.exit_code = *code;
     }

@@ -129,6 +129,11 @@ absl::StatusOr<ToolResult> RunLedgerTool(
     const std::vector<std::string>& args, const std::vector<std::string>& env = {},
     std::chrono::milliseconds timeout = std::chrono::seconds(15));
 
+// The same for any program (`binary` a path), e.g. sbd-replay.
+absl::StatusOr<ToolResult> RunTool(const std::string& binary, const std::vector<std::string>& args,
+                                   const std::vector<std::string>& env = {},
+                                   std::chrono::milliseconds timeout = std::chrono::seconds(15));
+
 }  // namespace sbd::testing
 
 #endif  // SBD_TESTS_SUPPORT_SERVER_PROCESS_H_

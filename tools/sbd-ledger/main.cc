@@ -2,8 +2,9 @@
 //
 //   sbd-ledger serve [--db PATH] [--listen HOST:PORT] [--demo] ...
 //   sbd-ledger token --user NAME [--admin | --service] [--ttl SECONDS]
+//   sbd-ledger import --db PATH --users FILE [--dry-run] [--jsonArray]
 //
-// Flags and wiring only; the commands are in serve.h.
+// Flags and wiring only; the commands are in serve.h and import/.
 #include <boost/program_options.hpp>
 #include <cstdio>
 #include <cstdlib>
@@ -11,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "tools/sbd-ledger/import/import_command.h"
 #include "tools/sbd-ledger/serve.h"
 #include "transport/access_log.h"
 
@@ -22,6 +24,9 @@ constexpr char kUsage[] =
     "usage: sbd-ledger serve [options]   serve the HTTP API and WebSocket (see serve --help)\n"
     "       sbd-ledger token --user NAME [--admin | --service] [--ttl SECONDS]\n"
     "                                    print a token signed with the configured secret\n"
+    "       sbd-ledger import --db PATH --users FILE [--dry-run] [--jsonArray]\n"
+    "                                    import Second Brain Database's users collection\n"
+    "                                    (mongoexport output) into a new log (see import --help)\n"
     "The JWT secret comes from $SBD_JWT_SECRET or --secret-file.\n";
 
 int Serve(const std::vector<std::string>& args) {
@@ -186,6 +191,45 @@ int Token(const std::vector<std::string>& args) {
   return sbd::RunToken(secret_file, user, role, ttl_s);
 }
 
+int Import(const std::vector<std::string>& args) {
+  sbd::ImportConfig config;
+  bool json_array = false;
+  po::options_description options("sbd-ledger import options");
+  options.add_options()("help", "print this help")(
+      "db", po::value(&config.db_path)->default_value(config.db_path),
+      "the event log to write: a new file, or a log without events (created with its directory "
+      "if missing); a log that holds events is refused")(
+      "users", po::value(&config.users_path),
+      "the origin's users collection as mongoexport writes it (Extended JSON, one document a "
+      "line)")("jsonArray", po::bool_switch(&json_array),
+               "the users file is one JSON array (mongoexport --jsonArray)")(
+      "dry-run", po::bool_switch(&config.dry_run),
+      "run the whole import through an in-memory ledger and print the report; write nothing");
+  po::variables_map values;
+  try {
+    po::store(po::command_line_parser(args).options(options).run(), values);
+    po::notify(values);
+  } catch (const po::error& error) {
+    std::fprintf(stderr, "sbd-ledger import: %s\n%s", error.what(), kUsage);
+    return 2;
+  }
+  if (values.count("help")) {
+    std::cout << "usage: sbd-ledger import --db PATH --users FILE [--dry-run] [--jsonArray]\n"
+                 "Writes every user, balance and history entry into the log through the "
+                 "ledger, adding\nreconciliation events for what the history does not "
+                 "explain, and prints a report.\nMalformed input is refused (FILE:LINE: "
+                 "reason) with nothing written. docs/IMPORT.md has the rules.\n"
+              << options;
+    return 0;
+  }
+  if (config.users_path.empty()) {
+    std::fprintf(stderr, "sbd-ledger import: --users is required\n");
+    return 2;
+  }
+  config.format = json_array ? sbd::ExportFormat::kJsonArray : sbd::ExportFormat::kJsonLines;
+  return sbd::RunImport(config);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -198,6 +242,7 @@ int main(int argc, char** argv) {
   args.erase(args.begin());
   if (command == "serve") return Serve(args);
   if (command == "token") return Token(args);
+  if (command == "import") return Import(args);
   std::fprintf(stderr, "sbd-ledger: unknown command '%s'\n%s", command.c_str(), kUsage);
   return 2;
 }
