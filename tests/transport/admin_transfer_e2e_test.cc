@@ -19,6 +19,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "store/sqlite_event_log.h"
+#include "tests/support/accounts.h"
 #include "tests/support/http_client.h"
 #include "tests/support/server_process.h"
 #include "tests/support/tokens.h"
@@ -102,14 +103,7 @@ class AdminTransferTest : public ::testing::Test {
   static std::string Admin() { return MakeToken("root", /*admin=*/true); }
 
   void Fund(const std::string& name, int64_t amount) {
-    HttpResponse opened = Must(
-        http_->Post("/admin/accounts", json::serialize(json::object{{"username", name}}), Admin()));
-    ASSERT_EQ(opened.status, 201) << opened.body;
-    if (amount == 0) return;
-    HttpResponse minted = Must(http_->Post(
-        "/admin/mint", json::serialize(json::object{{"username", name}, {"amount", amount}}),
-        Admin()));
-    ASSERT_EQ(minted.status, 200) << minted.body;
+    ASSERT_TRUE(OpenFundedAccount(*http_, name, amount).ok()) << name;
   }
 
   int64_t Balance(const std::string& name) {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "tests/support/accounts.h"
 #include "tests/support/http_client.h"
 #include "tests/support/server_process.h"
 #include "tests/support/tokens.h"
@@ -56,17 +57,7 @@ int UpgradeStatus(uint16_t port, const std::string& token, const HttpClient::Hea
 }
 
 void OpenAccount(HttpClient& client, const std::string& name, int64_t amount) {
-  const std::string admin = MakeToken("root", /*admin=*/true);
-  ASSERT_EQ(
-      Must(client.Post("/admin/accounts", absl::StrCat(R"({"username":")", name, R"("})"), admin))
-          .status,
-      201);
-  if (amount == 0) return;
-  ASSERT_EQ(Must(client.Post("/admin/mint",
-                             absl::StrCat(R"({"username":")", name, R"(","amount":)", amount, "}"),
-                             admin))
-                .status,
-            200);
+  ASSERT_TRUE(OpenFundedAccount(client, name, amount).ok()) << name;
 }
 
 void ExpectCorsHeaders(const HttpResponse& response, std::string_view origin) {

@@ -17,6 +17,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "tests/support/accounts.h"
 #include "tests/support/http_client.h"
 #include "tests/support/server_process.h"
 #include "tests/support/tokens.h"
@@ -92,15 +93,7 @@ class HttpApiTest : public ::testing::Test {
 
   // Opens `name` and mints `amount` (if > 0) into it.
   void Fund(const std::string& name, int64_t amount) {
-    HttpResponse opened = Must(client_->Post(
-        "/admin/accounts", json::serialize(json::object{{"username", name}}), Admin()));
-    ASSERT_EQ(opened.status, 201) << opened.body;
-    if (amount > 0) {
-      HttpResponse minted = Must(client_->Post(
-          "/admin/mint", json::serialize(json::object{{"username", name}, {"amount", amount}}),
-          Admin()));
-      ASSERT_EQ(minted.status, 200) << minted.body;
-    }
+    ASSERT_TRUE(OpenFundedAccount(*client_, name, amount).ok()) << name;
   }
 
   int64_t Balance(const std::string& name) {

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "tests/support/accounts.h"
 #include "tests/support/http_client.h"
 #include "tests/support/server_process.h"
 #include "tests/support/tokens.h"
@@ -64,10 +65,7 @@ class OriginTokensTest : public ::testing::Test {
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = *std::move(server);
     HttpClient client(server_->port());
-    const std::string admin = MakeToken("root", true);
-    ASSERT_EQ(Must(client.Post("/admin/accounts", R"({"username":"alice"})", admin)).status, 201);
-    ASSERT_EQ(Must(client.Post("/admin/mint", R"({"username":"alice","amount":7})", admin)).status,
-              200);
+    ASSERT_TRUE(OpenFundedAccount(client, "alice", 7).ok());
   }
 
   int BalanceStatus(const std::string& token) {
