@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cassert>
 #include <cerrno>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "transport/metrics.h"
@@ -60,11 +61,12 @@ void AccessLog::Append(std::string_view line) {
       // kLineBytesMax), so the writer is awake and will report this.
       ++dropped_unreported_;
       dropped = true;
+      wake = std::exchange(drain_gathering_, false);
     } else {
       buffer_.append(line.data(), line.size());
       buffer_.push_back('\n');
-      wake = drain_waiting_;
-      drain_waiting_ = false;  // One wake-up is enough.
+      wake = std::exchange(drain_waiting_, false);  // One wake-up is enough.
+      if (drain_gathering_ && GatheredEnough()) wake = std::exchange(drain_gathering_, false);
     }
   }
   if (wake) wake_.notify_one();
@@ -94,6 +96,14 @@ void AccessLog::Drain() {
       }
       drain_waiting_ = false;
       if (buffer_.empty() && dropped_unreported_ == 0) return;  // Stopping, all written.
+      // Let the lines of a busy moment gather into one write (Append wakes
+      // us early once there are enough of them, as does the destructor).
+      const Clock::time_point gather_until = Clock::now() + kAccessLogGatherInterval;
+      drain_gathering_ = true;
+      while (drain_gathering_ && !stopping_ && dropped_unreported_ == 0 && !GatheredEnough() &&
+             wake_.wait_until(lock, gather_until) == std::cv_status::no_timeout) {
+      }
+      drain_gathering_ = false;
       writing.clear();
       writing.swap(buffer_);
       dropped = dropped_unreported_;

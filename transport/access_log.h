@@ -78,6 +78,10 @@ class AccessLog {
   // kFailed: the fd gave an error; kStopped: the shutdown deadline passed.
   WriteResult WriteOut(std::string_view bytes, size_t& written);
   bool StopDeadlinePassed();
+  // Enough lines buffered to write them now rather than gather more.
+  bool GatheredEnough() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) {
+    return buffer_.size() >= buffer_bytes_max_ / 2;
+  }
   // Counts `lines` lines as dropped (the caller knows they will never be
   // written).
   void CountDropped(uint64_t lines);
@@ -96,6 +100,9 @@ class AccessLog {
   // Dropped since the last "lines dropped" line.
   uint64_t dropped_unreported_ ABSL_GUARDED_BY(mutex_) = 0;
   bool drain_waiting_ ABSL_GUARDED_BY(mutex_) = false;  // Drain sleeps on wake_.
+  // Drain lets lines gather (kAccessLogGatherInterval) until the buffer is
+  // half full, a line is dropped, or the log stops.
+  bool drain_gathering_ ABSL_GUARDED_BY(mutex_) = false;
   bool stopping_ ABSL_GUARDED_BY(mutex_) = false;
   std::chrono::steady_clock::time_point stop_deadline_ ABSL_GUARDED_BY(mutex_);
 

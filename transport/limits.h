@@ -101,6 +101,13 @@ inline constexpr size_t kResumeEventsPerRead = 1024;
 // filling while the other is written).
 inline constexpr size_t kAccessLogBufferBytesMax = 1024 * 1024;
 
+// How long the access log's writer lets lines gather after the first one
+// before it writes them out: one wake-up and one write(2) per interval at
+// full load instead of one per line (which cost ~14% of e2e throughput on
+// 2 cores, docs/BENCHMARKS.md). Short enough that a tail -f sees lines at
+// once to a human, and the buffer (~25k lines) cannot fill within it.
+inline constexpr std::chrono::milliseconds kAccessLogGatherInterval{20};
+
 // GET /sbd_tokens/transactions: limit 1..100, default 5. Not flags: API.md
 // fixes them.
 inline constexpr size_t kHistoryLimitDefault = 5;
