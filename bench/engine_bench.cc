@@ -5,7 +5,6 @@
 #include <chrono>
 #include <filesystem>
 #include <latch>
-#include <mutex>
 #include <optional>
 #include <random>
 #include <semaphore>
@@ -13,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "bench/latency_recorder.h"
@@ -22,6 +22,7 @@
 #include "bench/synthetic_log.h"
 #include "engine/absl_compat.h"
 #include "engine/ledger.h"
+#include "engine/mutex.h"
 #include "engine/subscriber.h"
 #include "transport/messages.h"
 
@@ -80,20 +81,20 @@ struct CommitStats {
 class Failures {
  public:
   void Add(const absl::Status& status) {
-    std::lock_guard<std::mutex> lock(mutex_);
+    MutexLock lock(mutex_);
     if (count_++ == 0) first_ = status;
   }
   absl::Status Result(std::string_view what) const {
-    std::lock_guard<std::mutex> lock(mutex_);
+    MutexLock lock(mutex_);
     if (count_ == 0) return absl::OkStatus();
     return absl::Status(first_.code(), absl::StrCat(count_, " ", ToAbsl(what),
                                                     " failed; first: ", first_.message()));
   }
 
  private:
-  mutable std::mutex mutex_;
-  int64_t count_ = 0;
-  absl::Status first_;
+  mutable Mutex mutex_;
+  int64_t count_ ABSL_GUARDED_BY(mutex_) = 0;
+  absl::Status first_ ABSL_GUARDED_BY(mutex_);
 };
 
 // Submits make_command(i) for i in [0, count), at most kSetupInFlightMax at
