@@ -188,8 +188,8 @@ void RemoveDatabase(const std::filesystem::path& path) {
 // Opens a fresh log at `db_path` and a Ledger on it whose on_commit records
 // each batch into `commits` while commits.measuring is set.
 absl::StatusOr<std::unique_ptr<Ledger>> OpenMeasuredLedger(const std::filesystem::path& db_path,
-                                                          const EngineBenchOptions& options,
-                                                          CommitStats& commits) {
+                                                           const EngineBenchOptions& options,
+                                                           CommitStats& commits) {
   SqliteEventLog::Options log_options;
   log_options.durability = options.durability;
   absl::StatusOr<std::unique_ptr<SqliteEventLog>> log =
@@ -358,7 +358,8 @@ absl::StatusOr<Metrics> RunEngineBench(const EngineBenchOptions& options) {
   Metrics metrics = EngineMetrics(options, commits, client_results, run);
   if (options.baselines) {
     const double transfers_per_s = static_cast<double>(options.transfers) / run.elapsed_s;
-    if (absl::Status status = AddBaselines(options, *ledger, setup_last_seq, transfers_per_s, metrics);
+    if (absl::Status status =
+            AddBaselines(options, *ledger, setup_last_seq, transfers_per_s, metrics);
         !status.ok()) {
       return status;
     }

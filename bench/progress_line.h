@@ -45,7 +45,7 @@ class ProgressLine {
   Mutex mutex_;
   CondVar wake_;
   bool stopping_ ABSL_GUARDED_BY(mutex_) = false;
-  bool printed_ = false;   // Progress thread only, read after join.
+  bool printed_ = false;  // Progress thread only, read after join.
   std::thread thread_;
 };
 

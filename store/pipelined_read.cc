@@ -105,8 +105,8 @@ class PipelinedRead {
   std::vector<std::unique_ptr<Chunk>> spare_ ABSL_GUARDED_BY(mutex_);  // Visited, for reuse.
   bool done_ ABSL_GUARDED_BY(mutex_) = false;       // The producer queues no more.
   bool cancelled_ ABSL_GUARDED_BY(mutex_) = false;  // The consumer takes no more.
-  absl::Status row_status_;     // Producer only, read after join.
-  std::exception_ptr failure_;  // Producer only, read after join.
+  absl::Status row_status_;                         // Producer only, read after join.
+  std::exception_ptr failure_;                      // Producer only, read after join.
 };
 
 absl::Status PipelinedRead::Run(ChainVerifier& chain,
@@ -191,7 +191,8 @@ bool PipelinedRead::Fill(Chunk& chunk) {
   bool end = false;
   while (chunk.size < kChunkEvents && !end) {
     const bool row = range_.Step();
-    if (row) row_status_ = ReadRow(range_.get(), chunk.events[chunk.size], chunk.recorded[chunk.size]);
+    if (row)
+      row_status_ = ReadRow(range_.get(), chunk.events[chunk.size], chunk.recorded[chunk.size]);
     end = !row || !row_status_.ok();
     if (!end) ++chunk.size;
   }

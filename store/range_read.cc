@@ -20,7 +20,8 @@ absl::Status ReadRange(ReaderPool::Reader& reader, int64_t from_seq, int64_t to_
   if (from_seq > 1) {
     reader.hash_at.bind(1, from_seq - 1);
     if (reader.hash_at.executeStep()) {
-      if (absl::Status status = ReadRecordedHash(reader.hash_at.getColumn(0), from_seq - 1, previous);
+      if (absl::Status status =
+              ReadRecordedHash(reader.hash_at.getColumn(0), from_seq - 1, previous);
           !status.ok()) {
         return status;
       }

@@ -12,8 +12,8 @@ ReaderPool::Reader::Reader(const std::string& path, const char* columns)
     // NOMUTEX: a pooled connection is used by one thread at a time, so
     // SQLite's per-call connection mutex is pure overhead (~8% of a read).
     : db(path, SQLite::OPEN_READONLY | SQLite::OPEN_NOMUTEX, kBusyTimeoutMs),
-      range(db,
-            absl::StrCat("SELECT ", columns, " FROM events WHERE seq BETWEEN ? AND ? ORDER BY seq")),
+      range(db, absl::StrCat("SELECT ", columns,
+                             " FROM events WHERE seq BETWEEN ? AND ? ORDER BY seq")),
       by_seq(db, absl::StrCat("SELECT ", columns, " FROM events WHERE seq = ?")),
       hash_at(db, "SELECT hash FROM events WHERE seq = ?") {}
 

@@ -39,8 +39,8 @@ class ReaderPool {
     void Reset();
 
     SQLite::Database db;
-    RowStatement range;     // Rows from ?1 to ?2 in seq order.
-    RowStatement by_seq;    // The row of seq ?1.
+    RowStatement range;         // Rows from ?1 to ?2 in seq order.
+    RowStatement by_seq;        // The row of seq ?1.
     SQLite::Statement hash_at;  // The recorded hash of seq ?1.
   };
 

@@ -7,7 +7,6 @@
 #define SBD_TESTS_SUPPORT_JSON_FIELDS_H_
 
 #include <boost/json.hpp>
-
 #include <cstdint>
 #include <set>
 #include <string>

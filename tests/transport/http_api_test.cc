@@ -133,7 +133,7 @@ TEST_F(HttpApiTest, MintAnswersItsShape) {
   ASSERT_EQ(response.status, 200) << response.body;
   json::value body = response.Json();
   EXPECT_EQ(KeysOf(body), (std::set<std::string>{"status", "username", "amount", "new_balance",
-                                               "transaction_id", "seq", "timestamp"}));
+                                                 "transaction_id", "seq", "timestamp"}));
   EXPECT_EQ(body.at("status"), "success");
   EXPECT_EQ(body.at("username"), json::string(bob));
   EXPECT_EQ(body.at("amount"), 100);
@@ -209,7 +209,7 @@ TEST_F(HttpApiTest, TransactionsListNewestFirstFromTheCallersView) {
   ASSERT_EQ(list.size(), 3u) << response.body;
   // Newest first: receive 5, send 30, mint 100.
   EXPECT_EQ(KeysOf(list[0]), (std::set<std::string>{"type", "from", "amount", "new_balance",
-                                                  "transaction_id", "seq", "timestamp"}));
+                                                    "transaction_id", "seq", "timestamp"}));
   EXPECT_EQ(list[0].at("type"), "receive");
   EXPECT_EQ(list[0].at("from"), json::string(bob));
   EXPECT_EQ(list[0].at("amount"), 5);
@@ -217,7 +217,7 @@ TEST_F(HttpApiTest, TransactionsListNewestFirstFromTheCallersView) {
   EXPECT_EQ(list[0].at("transaction_id"), json::string("tx-" + prefix_ + "-2"));
   EXPECT_TRUE(IsTimestamp(list[0].at("timestamp")));
   EXPECT_EQ(KeysOf(list[1]), (std::set<std::string>{"type", "to", "amount", "new_balance",
-                                                  "transaction_id", "seq", "timestamp", "note"}));
+                                                    "transaction_id", "seq", "timestamp", "note"}));
   EXPECT_EQ(list[1].at("type"), "send");
   EXPECT_EQ(list[1].at("to"), json::string(bob));
   EXPECT_EQ(list[1].at("amount"), 30);
