@@ -5,7 +5,6 @@
 #include <chrono>
 #include <filesystem>
 #include <latch>
-#include <mutex>
 #include <optional>
 #include <random>
 #include <semaphore>
@@ -13,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "bench/latency_recorder.h"
@@ -22,6 +22,7 @@
 #include "bench/synthetic_log.h"
 #include "engine/absl_compat.h"
 #include "engine/ledger.h"
+#include "engine/mutex.h"
 #include "engine/subscriber.h"
 #include "transport/messages.h"
 
@@ -80,20 +81,20 @@ struct CommitStats {
 class Failures {
  public:
   void Add(const absl::Status& status) {
-    std::lock_guard<std::mutex> lock(mutex_);
+    MutexLock lock(mutex_);
     if (count_++ == 0) first_ = status;
   }
   absl::Status Result(std::string_view what) const {
-    std::lock_guard<std::mutex> lock(mutex_);
+    MutexLock lock(mutex_);
     if (count_ == 0) return absl::OkStatus();
     return absl::Status(first_.code(), absl::StrCat(count_, " ", ToAbsl(what),
                                                     " failed; first: ", first_.message()));
   }
 
  private:
-  mutable std::mutex mutex_;
-  int64_t count_ = 0;
-  absl::Status first_;
+  mutable Mutex mutex_;
+  int64_t count_ ABSL_GUARDED_BY(mutex_) = 0;
+  absl::Status first_ ABSL_GUARDED_BY(mutex_);
 };
 
 // Submits make_command(i) for i in [0, count), at most kSetupInFlightMax at
@@ -184,25 +185,17 @@ void RemoveDatabase(const std::filesystem::path& path) {
   }
 }
 
-}  // namespace
-
-absl::StatusOr<Metrics> RunEngineBench(const EngineBenchOptions& options) {
-  if (options.accounts < 2) return absl::InvalidArgumentError("--accounts must be at least 2");
-  if (options.transfers == 0) return absl::InvalidArgumentError("--transfers must be positive");
-  if (options.client_threads == 0 || options.in_flight_max < options.client_threads) {
-    return absl::InvalidArgumentError("--in-flight must be at least --threads, which must be > 0");
-  }
-  std::filesystem::create_directories(options.directory);
-  const std::filesystem::path db_path = options.directory / "engine.db";
-  RemoveDatabase(db_path);
-
+// Opens a fresh log at `db_path` and a Ledger on it whose on_commit records
+// each batch into `commits` while commits.measuring is set.
+absl::StatusOr<std::unique_ptr<Ledger>> OpenMeasuredLedger(const std::filesystem::path& db_path,
+                                                           const EngineBenchOptions& options,
+                                                           CommitStats& commits) {
   SqliteEventLog::Options log_options;
   log_options.durability = options.durability;
   absl::StatusOr<std::unique_ptr<SqliteEventLog>> log =
       SqliteEventLog::Open(db_path.string(), log_options);
   if (!log.ok()) return log.status();
 
-  CommitStats commits;
   commits.batch_sizes.reserve(options.transfers);
   commits.latency.Reserve(options.transfers);
   Ledger::Options ledger_options;
@@ -214,50 +207,44 @@ absl::StatusOr<Metrics> RunEngineBench(const EngineBenchOptions& options) {
     commits.latency.Record(absl::ToInt64Nanoseconds(latency));
     commits.batch_sizes.push_back(batch_size);
   };
-  absl::StatusOr<std::unique_ptr<Ledger>> ledger =
-      Ledger::Open(*std::move(log), std::move(ledger_options));
-  if (!ledger.ok()) return ledger.status();
+  return Ledger::Open(*std::move(log), std::move(ledger_options));
+}
 
-  std::vector<std::string> names;
-  names.reserve(options.accounts);
-  for (size_t i = 0; i < options.accounts; ++i) names.push_back(AccountName(i));
-  const auto setup_start = Clock::now();
-  if (absl::Status status = OpenAndFund(**ledger, names); !status.ok()) return status;
-  const double setup_s = Seconds(Clock::now() - setup_start);
-  const int64_t setup_last_seq = (*ledger)->LastSeq();
-
-  EncodingSubscriber notifier;
-  (*ledger)->AddSubscriber(&notifier);
-  commits.measuring.store(true, std::memory_order_release);
-
-  Failures failures;
-  std::vector<ClientResult> client_results(options.client_threads);
+// The measured phase: options.transfers transfers split over
+// options.client_threads client threads. Returns its wall time, from the
+// first submit to the last answer.
+Clock::duration RunClients(Ledger& ledger, const std::vector<std::string>& names,
+                           const EngineBenchOptions& options, Failures& failures,
+                           std::vector<ClientResult>& client_results) {
+  client_results.resize(options.client_threads);
   const size_t window_size = options.in_flight_max / options.client_threads;
-  Clock::time_point start;
-  Clock::time_point end;
-  {
-    ProgressLine progress("engine", "transfers", static_cast<int64_t>(options.transfers));
-    std::vector<std::thread> clients;
-    start = Clock::now();
-    for (size_t t = 0; t < options.client_threads; ++t) {
-      const size_t count = options.transfers / options.client_threads +
-                           (t < options.transfers % options.client_threads ? 1 : 0);
-      clients.emplace_back([&, t, count] {
-        RunClient(**ledger, names, t, count, window_size, options, start, progress, failures,
-                  client_results[t]);
-      });
-    }
-    for (std::thread& client : clients) client.join();
-    end = Clock::now();
+  ProgressLine progress("engine", "transfers", static_cast<int64_t>(options.transfers));
+  std::vector<std::thread> clients;
+  const Clock::time_point start = Clock::now();
+  for (size_t t = 0; t < options.client_threads; ++t) {
+    const size_t count = options.transfers / options.client_threads +
+                         (t < options.transfers % options.client_threads ? 1 : 0);
+    clients.emplace_back([&, t, count] {
+      RunClient(ledger, names, t, count, window_size, options, start, progress, failures,
+                client_results[t]);
+    });
   }
-  (*ledger)->Stop();
-  commits.measuring.store(false, std::memory_order_release);
-  const int64_t rss_kib = CurrentRssKib(getpid());
-  const int64_t peak_rss_kib = PeakRssKib();
-  if (absl::Status status = failures.Result("transfers"); !status.ok()) return status;
+  for (std::thread& client : clients) client.join();
+  return Clock::now() - start;
+}
 
-  const double elapsed_s = Seconds(end - start);
-  const double transfers_per_s = static_cast<double>(options.transfers) / elapsed_s;
+// What the run measured besides the commits and the answers.
+struct RunFigures {
+  double elapsed_s = 0;
+  double setup_s = 0;
+  int64_t rss_kib = 0;
+  int64_t peak_rss_kib = 0;
+  int64_t messages = 0;
+};
+
+Metrics EngineMetrics(const EngineBenchOptions& options, CommitStats& commits,
+                      const std::vector<ClientResult>& client_results, const RunFigures& run) {
+  const double transfers_per_s = static_cast<double>(options.transfers) / run.elapsed_s;
   LatencyRecorder acks;
   acks.Reserve(options.transfers);
   for (const ClientResult& client : client_results) {
@@ -272,7 +259,7 @@ absl::StatusOr<Metrics> RunEngineBench(const EngineBenchOptions& options) {
 
   Metrics metrics = {
       {"transfers_per_s", "engine transfers/s", transfers_per_s, ""},
-      {"elapsed_s", "engine elapsed", elapsed_s, "s"},
+      {"elapsed_s", "engine elapsed", run.elapsed_s, "s"},
       {"commit_p50_ms", "commit latency p50", commits.latency.PercentileMs(50), "ms"},
       {"commit_p99_ms", "commit latency p99", commits.latency.PercentileMs(99), "ms"},
       {"commit_p999_ms", "commit latency p99.9", commits.latency.PercentileMs(99.9), "ms"},
@@ -285,42 +272,97 @@ absl::StatusOr<Metrics> RunEngineBench(const EngineBenchOptions& options) {
       {"batch_p50", "batch size p50", Median(batch_sizes), ""},
       {"batch_max", "batch size max", batch_max, ""},
       {"messages_per_transfer", "messages encoded per transfer",
-       static_cast<double>(notifier.messages()) / static_cast<double>(options.transfers), ""},
-      {"rss_mib", "RSS after transfers", static_cast<double>(rss_kib) / kKib, "MiB"},
-      {"peak_rss_mib", "peak RSS so far", static_cast<double>(peak_rss_kib) / kKib, "MiB"},
-      {"setup_s", "setup (open + mint accounts)", setup_s, "s"},
+       static_cast<double>(run.messages) / static_cast<double>(options.transfers), ""},
+      {"rss_mib", "RSS after transfers", static_cast<double>(run.rss_kib) / kKib, "MiB"},
+      {"peak_rss_mib", "peak RSS so far", static_cast<double>(run.peak_rss_kib) / kKib, "MiB"},
+      {"setup_s", "setup (open + mint accounts)", run.setup_s, "s"},
   };
   if (options.rate > 0) {
     metrics.push_back({"offered_per_s", "offered transfers/s", options.rate, ""});
   }
+  return metrics;
+}
 
+// The raw-SQLite baselines over the very rows the engine wrote after
+// `setup_last_seq`: (a) one bulk transaction, (b) one transaction per row.
+// Closes `ledger` first (the baselines write files of their own).
+absl::Status AddBaselines(const EngineBenchOptions& options, std::unique_ptr<Ledger>& ledger,
+                          int64_t setup_last_seq, double transfers_per_s, Metrics& metrics) {
+  std::vector<Event> rows;
+  rows.reserve(options.transfers);
+  if (absl::Status status = ledger->log().Read(setup_last_seq + 1, ledger->LastSeq(),
+                                               [&rows](const Event& event) {
+                                                 rows.push_back(event);
+                                                 return absl::OkStatus();
+                                               });
+      !status.ok()) {
+    return status;
+  }
+  ledger.reset();
+  const std::filesystem::path bulk_path = options.directory / "baseline-bulk.db";
+  absl::StatusOr<double> bulk =
+      BulkInsertRowsPerSecond(bulk_path.string(), rows, options.durability);
+  RemoveDatabase(bulk_path);
+  if (!bulk.ok()) return bulk.status();
+  const std::filesystem::path naive_path = options.directory / "baseline-naive.db";
+  absl::StatusOr<double> naive =
+      RowPerTransactionRowsPerSecond(naive_path.string(), rows, options.naive_rows);
+  RemoveDatabase(naive_path);
+  if (!naive.ok()) return naive.status();
+  metrics.push_back({"bulk_rows_per_s", "(a) one-transaction bulk insert rows/s", *bulk, ""});
+  metrics.push_back({"naive_rows_per_s", "(b) transaction per transfer rows/s (FULL)", *naive, ""});
+  metrics.push_back({"ratio_vs_bulk", "engine / (a)", transfers_per_s / *bulk, "x"});
+  metrics.push_back({"ratio_vs_naive", "engine / (b)", transfers_per_s / *naive, "x"});
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<Metrics> RunEngineBench(const EngineBenchOptions& options) {
+  if (options.accounts < 2) return absl::InvalidArgumentError("--accounts must be at least 2");
+  if (options.transfers == 0) return absl::InvalidArgumentError("--transfers must be positive");
+  if (options.client_threads == 0 || options.in_flight_max < options.client_threads) {
+    return absl::InvalidArgumentError("--in-flight must be at least --threads, which must be > 0");
+  }
+  std::filesystem::create_directories(options.directory);
+  const std::filesystem::path db_path = options.directory / "engine.db";
+  RemoveDatabase(db_path);
+
+  CommitStats commits;
+  absl::StatusOr<std::unique_ptr<Ledger>> ledger = OpenMeasuredLedger(db_path, options, commits);
+  if (!ledger.ok()) return ledger.status();
+
+  std::vector<std::string> names;
+  names.reserve(options.accounts);
+  for (size_t i = 0; i < options.accounts; ++i) names.push_back(AccountName(i));
+  RunFigures run;
+  const auto setup_start = Clock::now();
+  if (absl::Status status = OpenAndFund(**ledger, names); !status.ok()) return status;
+  run.setup_s = Seconds(Clock::now() - setup_start);
+  const int64_t setup_last_seq = (*ledger)->LastSeq();
+
+  EncodingSubscriber notifier;
+  (*ledger)->AddSubscriber(&notifier);
+  commits.measuring.store(true, std::memory_order_release);
+
+  Failures failures;
+  std::vector<ClientResult> client_results;
+  run.elapsed_s = Seconds(RunClients(**ledger, names, options, failures, client_results));
+  (*ledger)->Stop();
+  commits.measuring.store(false, std::memory_order_release);
+  run.rss_kib = CurrentRssKib(getpid());
+  run.peak_rss_kib = PeakRssKib();
+  if (absl::Status status = failures.Result("transfers"); !status.ok()) return status;
+  run.messages = notifier.messages();
+
+  Metrics metrics = EngineMetrics(options, commits, client_results, run);
   if (options.baselines) {
-    std::vector<Event> rows;
-    rows.reserve(options.transfers);
-    if (absl::Status status = (*ledger)->log().Read(setup_last_seq + 1, (*ledger)->LastSeq(),
-                                                    [&rows](const Event& event) {
-                                                      rows.push_back(event);
-                                                      return absl::OkStatus();
-                                                    });
+    const double transfers_per_s = static_cast<double>(options.transfers) / run.elapsed_s;
+    if (absl::Status status =
+            AddBaselines(options, *ledger, setup_last_seq, transfers_per_s, metrics);
         !status.ok()) {
       return status;
     }
-    ledger->reset();
-    const std::filesystem::path bulk_path = options.directory / "baseline-bulk.db";
-    absl::StatusOr<double> bulk =
-        BulkInsertRowsPerSecond(bulk_path.string(), rows, options.durability);
-    RemoveDatabase(bulk_path);
-    if (!bulk.ok()) return bulk.status();
-    const std::filesystem::path naive_path = options.directory / "baseline-naive.db";
-    absl::StatusOr<double> naive =
-        RowPerTransactionRowsPerSecond(naive_path.string(), rows, options.naive_rows);
-    RemoveDatabase(naive_path);
-    if (!naive.ok()) return naive.status();
-    metrics.push_back({"bulk_rows_per_s", "(a) one-transaction bulk insert rows/s", *bulk, ""});
-    metrics.push_back(
-        {"naive_rows_per_s", "(b) transaction per transfer rows/s (FULL)", *naive, ""});
-    metrics.push_back({"ratio_vs_bulk", "engine / (a)", transfers_per_s / *bulk, "x"});
-    metrics.push_back({"ratio_vs_naive", "engine / (b)", transfers_per_s / *naive, "x"});
   }
   ledger->reset();
   RemoveDatabase(db_path);

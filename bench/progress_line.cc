@@ -19,10 +19,10 @@ ProgressLine::ProgressLine(std::string what, std::string unit, int64_t total)
 
 ProgressLine::~ProgressLine() {
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    MutexLock lock(mutex_);
     stopping_ = true;
   }
-  wake_.notify_one();
+  wake_.Signal();
   thread_.join();
   if (printed_) std::fprintf(stderr, "\n");
 }
@@ -30,8 +30,8 @@ ProgressLine::~ProgressLine() {
 void ProgressLine::Run() {
   const auto start = std::chrono::steady_clock::now();
   auto next = start + kQuietPeriod;
-  std::unique_lock<std::mutex> lock(mutex_);
-  while (!wake_.wait_until(lock, next, [this] { return stopping_; })) {
+  MutexLock lock(mutex_);
+  while (!AwaitStopUntil(next)) {
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     const int64_t done = done_.load(std::memory_order_relaxed);
@@ -47,6 +47,14 @@ void ProgressLine::Run() {
     printed_ = true;
     next += kInterval;
   }
+}
+
+bool ProgressLine::AwaitStopUntil(std::chrono::steady_clock::time_point deadline) {
+  mutex_.AssertHeld();
+  while (!stopping_) {
+    if (!wake_.WaitUntil(mutex_, deadline)) return stopping_;
+  }
+  return true;
 }
 
 }  // namespace sbd::bench

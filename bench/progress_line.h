@@ -8,11 +8,13 @@
 #define SBD_BENCH_PROGRESS_LINE_H_
 
 #include <atomic>
-#include <condition_variable>
+#include <chrono>
 #include <cstdint>
-#include <mutex>
 #include <string>
 #include <thread>
+
+#include "absl/base/thread_annotations.h"
+#include "engine/mutex.h"
 
 namespace sbd::bench {
 
@@ -31,15 +33,19 @@ class ProgressLine {
 
  private:
   void Run();
+  // Waits until the destructor asks the thread to stop (true) or `deadline`
+  // passes first (false).
+  bool AwaitStopUntil(std::chrono::steady_clock::time_point deadline)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
 
   const std::string what_;
   const std::string unit_;
   const int64_t total_;
   std::atomic<int64_t> done_{0};
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  bool stopping_ = false;  // Guarded by mutex_.
-  bool printed_ = false;   // Progress thread only, read after join.
+  Mutex mutex_;
+  CondVar wake_;
+  bool stopping_ ABSL_GUARDED_BY(mutex_) = false;
+  bool printed_ = false;  // Progress thread only, read after join.
   std::thread thread_;
 };
 

@@ -2,6 +2,10 @@
 // one place: the store creates, writes and reads it, and sbd-bench's
 // raw-SQLite baselines insert into the very same table the very same way, so
 // they pay what the store pays.
+//
+// Thread-safety: constants and a function of its arguments only; the
+// statement BindEventRow fills belongs to its caller's thread, as its
+// connection does.
 #ifndef SBD_STORE_EVENT_LOG_SCHEMA_H_
 #define SBD_STORE_EVENT_LOG_SCHEMA_H_
 

@@ -5,18 +5,12 @@
 
 #include "engine/huge_page_allocator.h"
 #include "gtest/gtest.h"
+#include "tests/support/event_builders.h"
 
 namespace sbd {
 namespace {
 
-Event Opened(int64_t seq, std::string account) {
-  Event event;
-  event.seq = seq;
-  event.type = EventType::kAccountOpened;
-  event.actor = "admin";
-  event.to_account = std::move(account);
-  return event;
-}
+using ::sbd::testing::Opened;
 
 Event Minted(int64_t seq, std::string account, int64_t amount, int64_t balance,
              std::string transaction_id) {

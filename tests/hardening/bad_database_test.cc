@@ -120,7 +120,7 @@ class BadDatabaseTest : public ::testing::Test {
     std::printf("refused: %s", result.err.c_str());
   }
 
-  TempDir dir_;
+  TempDir dir_{"sbd-hardening"};
 };
 
 TEST_F(BadDatabaseTest, AnotherProgramsSqliteDatabase) {

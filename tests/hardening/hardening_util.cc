@@ -11,14 +11,12 @@
 #include <boost/json.hpp>
 #include <cerrno>
 #include <cstring>
-#include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <sstream>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "tests/support/json_fields.h"
 
 extern char** environ;
 
@@ -35,16 +33,6 @@ int ExitCode(int status) {
   return -1;
 }
 
-int64_t IntOr(const json::object& object, std::string_view key, int64_t fallback) {
-  const json::value* value = object.if_contains(key);
-  return value != nullptr && value->is_int64() ? value->as_int64() : fallback;
-}
-
-std::string StringOr(const json::object& object, std::string_view key) {
-  const json::value* value = object.if_contains(key);
-  return value != nullptr && value->is_string() ? std::string(value->as_string()) : "";
-}
-
 }  // namespace
 
 const char* ReplayBinaryPath() { return SBD_REPLAY_BINARY; }
@@ -52,7 +40,7 @@ const char* ReplayBinaryPath() { return SBD_REPLAY_BINARY; }
 absl::StatusOr<ProgramResult> RunProgram(const std::vector<std::string>& argv,
                                          const std::vector<std::string>& env,
                                          std::chrono::milliseconds timeout) {
-  TempDir dir;
+  TempDir dir("sbd-hardening");
   const std::string out_path = dir.path() + "/out";
   const std::string err_path = dir.path() + "/err";
   // Everything the child needs is built before fork: after it, only
@@ -123,10 +111,10 @@ absl::StatusOr<ReplaySummary> ReplayJson(const std::string& db_path) {
   json::value parsed = json::parse(run->out, error);
   if (error || !parsed.is_object()) return summary;  // The exit code says why.
   const json::object& object = parsed.as_object();
-  summary.status = StringOr(object, "status");
-  summary.events_verified = IntOr(object, "events_verified", -1);
-  summary.total_minted = IntOr(object, "total_minted", -1);
-  summary.total_balance = IntOr(object, "total_balance", -1);
+  summary.status = JsonString(object, "status");
+  summary.events_verified = JsonInt(object, "events_verified", -1);
+  summary.total_minted = JsonInt(object, "total_minted", -1);
+  summary.total_balance = JsonInt(object, "total_balance", -1);
   if (const json::value* balances = object.if_contains("balances");
       balances != nullptr && balances->is_object()) {
     for (const auto& [name, balance] : balances->as_object()) {
@@ -156,25 +144,25 @@ absl::StatusOr<ReplayNotifications> ReplayMessages(const std::string& db_path) {
       result.violation = true;
       continue;
     }
-    const std::string to = StringOr(object, "to");
+    const std::string to = JsonString(object, "to");
     const json::value* message = object.if_contains("message");
     if (to.empty() || message == nullptr || !message->is_object()) {
       return absl::DataLossError(absl::StrCat("unexpected sbd-replay line: ", line));
     }
     const json::object& body = message->as_object();
-    const int64_t seq = IntOr(body, "seq", -1);
+    const int64_t seq = JsonInt(body, "seq", -1);
     result.by_user[to].push_back(LoggedMessage{seq, *message});
     const json::value* data = body.if_contains("data");
     if (data == nullptr || !data->is_object()) continue;
-    const std::string type = StringOr(body, "type");
-    const std::string transaction_id = StringOr(data->as_object(), "transaction_id");
+    const std::string type = JsonString(body, "type");
+    const std::string transaction_id = JsonString(data->as_object(), "transaction_id");
     if (type == "sbd_tokens_sent") {
       result.transfers[transaction_id] =
-          LoggedTransfer{seq, to, StringOr(data->as_object(), "to_username"),
-                         IntOr(data->as_object(), "amount", -1)};
+          LoggedTransfer{seq, to, JsonString(data->as_object(), "to_username"),
+                         JsonInt(data->as_object(), "amount", -1)};
     } else if (type == "sbd_tokens_credited") {
       result.transfers[transaction_id] =
-          LoggedTransfer{seq, "", to, IntOr(data->as_object(), "amount", -1)};
+          LoggedTransfer{seq, "", to, JsonInt(data->as_object(), "amount", -1)};
     }
   }
   return result;
@@ -200,23 +188,6 @@ absl::Status Mount::RemountReadOnly() {
   return absl::OkStatus();
 }
 
-TempDir::TempDir() {
-  char pattern[] = "/tmp/sbd-hardening-XXXXXX";
-  const char* made = mkdtemp(pattern);
-  path_ = made != nullptr ? made : "/tmp";
-}
-
-TempDir::~TempDir() {
-  if (path_ == "/tmp") return;
-  std::error_code ignored;
-  std::filesystem::remove_all(path_, ignored);
-}
-
-std::string ReadWholeFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
 ::testing::AssertionResult IsApiError(const HttpResponse& response, int status,
                                       std::string_view code) {
   if (response.status != status) {
@@ -227,8 +198,8 @@ std::string ReadWholeFile(const std::string& path) {
   if (!body.is_object()) return ::testing::AssertionFailure() << "not JSON: " << response.body;
   const json::object& object = body.as_object();
   const json::value* detail = object.if_contains("detail");
-  if (object.size() != 3 || StringOr(object, "status") != "error" ||
-      StringOr(object, "code") != code || detail == nullptr || !detail->is_string() ||
+  if (object.size() != 3 || JsonString(object, "status") != "error" ||
+      JsonString(object, "code") != code || detail == nullptr || !detail->is_string() ||
       detail->as_string().empty()) {
     return ::testing::AssertionFailure() << "expected code " << code << ", got " << response.body;
   }

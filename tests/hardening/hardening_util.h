@@ -20,7 +20,9 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "tests/support/files.h"
 #include "tests/support/http_client.h"
+#include "tests/support/temp_dir.h"
 
 namespace sbd::testing {
 
@@ -95,23 +97,6 @@ class Mount {
   std::string dir_;
   std::string options_;
 };
-
-// A fresh directory under /tmp, removed (with everything in it) by the
-// destructor.
-class TempDir {
- public:
-  TempDir();
-  ~TempDir();
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
-
-// The whole file, or "" if it cannot be read.
-std::string ReadWholeFile(const std::string& path);
 
 // The body is exactly API.md's error shape with `code`:
 // {"status":"error","code":<code>,"detail":<non-empty string>}.

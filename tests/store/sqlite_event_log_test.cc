@@ -2,12 +2,10 @@
 
 #include <SQLiteCpp/Database.h>
 #include <SQLiteCpp/Exception.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <filesystem>
 #include <fstream>
-#include <iterator>
 #include <string>
 #include <thread>
 #include <vector>
@@ -18,24 +16,20 @@
 #include "gtest/gtest.h"
 #include "store/event_hash.h"
 #include "tests/store/test_ledger.h"
+#include "tests/support/files.h"
+#include "tests/support/temp_dir.h"
 
 namespace sbd {
 namespace {
 
+using ::sbd::testing::ReadWholeFile;
+using ::sbd::testing::TempDir;
 using ::sbd::testing::TestLedger;
 using ::testing::HasSubstr;
 
 class SqliteEventLogTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("sbd_store_test_" + std::to_string(getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
-    path_ = (dir_ / "ledger.db").string();
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
+  void SetUp() override { path_ = (dir_ / "ledger.db").string(); }
 
   std::unique_ptr<SqliteEventLog> OpenLog(SqliteEventLog::Options options = {}) {
     auto log = SqliteEventLog::Open(path_, options);
@@ -67,12 +61,8 @@ class SqliteEventLogTest : public ::testing::Test {
     return ledger;
   }
 
-  static std::string FileBytes(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    return std::string(std::istreambuf_iterator<char>(in), {});
-  }
-
-  std::filesystem::path dir_;
+  const TempDir temp_dir_{"sbd-store-test"};
+  const std::filesystem::path dir_{temp_dir_.path()};
   std::string path_;
 };
 
@@ -313,13 +303,13 @@ TEST_F(SqliteEventLogTest, NewerSchemaIsRefusedAndTheFileLeftUntouched) {
     SQLite::Database raw(path_, SQLite::OPEN_READWRITE);
     raw.exec("PRAGMA user_version = 3");
   }
-  const std::string before = FileBytes(path_);
+  const std::string before = ReadWholeFile(path_);
   for (bool read_only : {false, true}) {
     auto log = SqliteEventLog::Open(path_, {.read_only = read_only});
     EXPECT_EQ(log.status().code(), absl::StatusCode::kFailedPrecondition);
     EXPECT_THAT(log.status().message(), HasSubstr("schema version 3, newer"));
   }
-  EXPECT_EQ(FileBytes(path_), before);
+  EXPECT_EQ(ReadWholeFile(path_), before);
 }
 
 // --- Schema version 1 (before `reason`) ---
@@ -424,7 +414,7 @@ TEST_F(SqliteEventLogTest, VersionOneLogOpenedForWritingIsMigratedAndKeepsItsCha
 TEST_F(SqliteEventLogTest, VersionOneLogOpenedReadOnlyIsReadAsItIsAndLeftUntouched) {
   TestLedger ledger = SampleLedger(6);
   WriteVersionOneLog(path_, ledger.events());
-  const std::string before = FileBytes(path_);
+  const std::string before = ReadWholeFile(path_);
   {
     auto log = OpenLog({.read_only = true});
     ASSERT_NE(log, nullptr);
@@ -434,7 +424,7 @@ TEST_F(SqliteEventLogTest, VersionOneLogOpenedReadOnlyIsReadAsItIsAndLeftUntouch
     ASSERT_TRUE(some.ok()) << some.status();
     EXPECT_EQ(*some, (std::vector<Event>{ledger.events()[2], ledger.events()[0]}));
   }
-  EXPECT_EQ(FileBytes(path_), before);
+  EXPECT_EQ(ReadWholeFile(path_), before);
   EXPECT_EQ(UserVersion(path_), 1);
   EXPECT_FALSE(HasReasonColumn(path_));
 }
@@ -449,11 +439,11 @@ TEST_F(SqliteEventLogTest, ASchemaVersionBelowOneIsRefusedAndLeftUntouched) {
     SQLite::Database raw(path_, SQLite::OPEN_READWRITE);
     raw.exec("PRAGMA user_version = 0");
   }
-  const std::string before = FileBytes(path_);
+  const std::string before = ReadWholeFile(path_);
   auto log = SqliteEventLog::Open(path_, {});
   EXPECT_EQ(log.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(log.status().message(), HasSubstr("unknown schema version 0"));
-  EXPECT_EQ(FileBytes(path_), before);
+  EXPECT_EQ(ReadWholeFile(path_), before);
 }
 
 TEST_F(SqliteEventLogTest, ForeignDatabaseIsRefusedAndLeftUntouched) {
@@ -461,11 +451,11 @@ TEST_F(SqliteEventLogTest, ForeignDatabaseIsRefusedAndLeftUntouched) {
     SQLite::Database raw(path_, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
     raw.exec("CREATE TABLE users (name TEXT); INSERT INTO users VALUES ('carol')");
   }
-  const std::string before = FileBytes(path_);
+  const std::string before = ReadWholeFile(path_);
   auto log = SqliteEventLog::Open(path_, {});
   EXPECT_EQ(log.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(log.status().message(), HasSubstr("not an sbd event log"));
-  EXPECT_EQ(FileBytes(path_), before);
+  EXPECT_EQ(ReadWholeFile(path_), before);
 
   {
     SQLite::Database raw(path_, SQLite::OPEN_READWRITE);
@@ -484,7 +474,7 @@ TEST_F(SqliteEventLogTest, FileThatIsNotADatabaseIsRefusedAndLeftUntouched) {
     EXPECT_EQ(log.status().code(), absl::StatusCode::kFailedPrecondition);
     EXPECT_THAT(log.status().message(), HasSubstr("not an SQLite database"));
   }
-  EXPECT_EQ(FileBytes(path_), text);
+  EXPECT_EQ(ReadWholeFile(path_), text);
 }
 
 TEST_F(SqliteEventLogTest, ReadOnlyRefusesMissingAndEmptyFilesWithoutCreatingThem) {

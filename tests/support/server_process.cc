@@ -14,15 +14,14 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <optional>
-#include <sstream>
 #include <thread>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
+#include "tests/support/files.h"
 #include "tests/support/http_client.h"
 
 extern char** environ;
@@ -32,13 +31,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 constexpr std::chrono::milliseconds kPollInterval{10};
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream contents;
-  contents << in.rdbuf();
-  return contents.str();
-}
 
 // The end of `text`, enough to show what a test waited for.
 std::string Tail(const std::string& text) {
@@ -259,9 +251,9 @@ absl::Status ServerProcess::StartAgain() {
   return Launch();
 }
 
-std::string ServerProcess::Stdout() const { return ReadFile(dir_ + "/stdout.log"); }
+std::string ServerProcess::Stdout() const { return ReadWholeFile(dir_ + "/stdout.log"); }
 std::string ServerProcess::Stderr() const {
-  return options_.stderr_pipe ? stderr_piped_ : ReadFile(dir_ + "/stderr.log");
+  return options_.stderr_pipe ? stderr_piped_ : ReadWholeFile(dir_ + "/stderr.log");
 }
 
 absl::StatusOr<std::string> ServerProcess::ReadStderrPipeUntil(std::string_view needle,
@@ -323,8 +315,8 @@ absl::StatusOr<ToolResult> RunTool(const std::string& binary, const std::vector<
     } else {
       result.exit_code = *code;
     }
-    result.out = ReadFile(out_path);
-    result.err = ReadFile(err_path);
+    result.out = ReadWholeFile(out_path);
+    result.err = ReadWholeFile(err_path);
   }
   std::error_code ignored;
   std::filesystem::remove_all(dir, ignored);

@@ -9,7 +9,6 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <iterator>
 #include <string>
 #include <vector>
 
@@ -17,10 +16,14 @@
 #include "gtest/gtest.h"
 #include "store/sqlite_event_log.h"
 #include "tests/store/test_ledger.h"
+#include "tests/support/files.h"
+#include "tests/support/temp_dir.h"
 
 namespace sbd {
 namespace {
 
+using ::sbd::testing::ReadWholeFile;
+using ::sbd::testing::TempDir;
 using ::sbd::testing::TestLedger;
 using ::testing::HasSubstr;
 using ::testing::Not;
@@ -33,20 +36,7 @@ struct ProcessResult {
 
 class SbdReplayTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("sbd_replay_test_" + std::to_string(getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
-    path_ = (dir_ / "ledger.db").string();
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-
-  static std::string ReadFile(const std::filesystem::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    return std::string(std::istreambuf_iterator<char>(in), {});
-  }
+  void SetUp() override { path_ = (dir_ / "ledger.db").string(); }
 
   // Runs `argv` with stdout and stderr captured in files; waits for it.
   ProcessResult Run(const std::vector<std::string>& argv) {
@@ -68,8 +58,8 @@ class SbdReplayTest : public ::testing::Test {
     EXPECT_EQ(waitpid(pid, &status, 0), pid);
     EXPECT_TRUE(WIFEXITED(status)) << "status " << status;
     result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    result.out = ReadFile(out);
-    result.err = ReadFile(err);
+    result.out = ReadWholeFile(out);
+    result.err = ReadWholeFile(err);
     return result;
   }
 
@@ -103,7 +93,8 @@ class SbdReplayTest : public ::testing::Test {
     return ledger;
   }
 
-  std::filesystem::path dir_;
+  const TempDir temp_dir_{"sbd-replay-test"};
+  const std::filesystem::path dir_{temp_dir_.path()};
   std::string path_;
 };
 

@@ -21,6 +21,8 @@
 #include "store/sqlite_event_log.h"
 #include "tests/support/accounts.h"
 #include "tests/support/http_client.h"
+#include "tests/support/json_fields.h"
+#include "tests/support/must.h"
 #include "tests/support/server_process.h"
 #include "tests/support/tokens.h"
 #include "tests/support/websocket_client.h"
@@ -34,18 +36,6 @@ using std::chrono::milliseconds;
 
 constexpr int64_t kAmountMaxValue = (int64_t{1} << 53) - 1;
 constexpr char kService[] = "shop-service";
-
-HttpResponse Must(absl::StatusOr<HttpResponse> response) {
-  EXPECT_TRUE(response.ok()) << response.status();
-  return response.ok() ? *std::move(response) : HttpResponse{};
-}
-
-std::set<std::string> KeysOf(const json::value& value) {
-  std::set<std::string> keys;
-  if (!value.is_object()) return keys;
-  for (const auto& [key, unused] : value.get_object()) keys.emplace(key);
-  return keys;
-}
 
 void ExpectError(const HttpResponse& response, int status, std::string_view code) {
   EXPECT_EQ(response.status, status) << response.body;

@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "tests/support/accounts.h"
 #include "tests/support/http_client.h"
+#include "tests/support/must.h"
 #include "tests/support/server_process.h"
 #include "tests/support/tokens.h"
 
@@ -19,11 +20,6 @@ namespace {
 
 constexpr char kAllowed[] = "http://localhost:3000";
 constexpr char kOther[] = "http://localhost:3001";
-
-HttpResponse Must(absl::StatusOr<HttpResponse> response) {
-  EXPECT_TRUE(response.ok()) << response.status();
-  return response.ok() ? *std::move(response) : HttpResponse{};
-}
 
 std::unique_ptr<ServerProcess> StartWithCors(std::vector<std::string> args) {
   ServerProcessOptions options;

@@ -16,6 +16,7 @@
 #include "store/sqlite_event_log.h"
 #include "tests/support/accounts.h"
 #include "tests/support/http_client.h"
+#include "tests/support/must.h"
 #include "tests/support/server_process.h"
 #include "tests/support/tokens.h"
 #include "tests/support/websocket_client.h"
@@ -25,11 +26,6 @@ namespace sbd::testing {
 namespace {
 
 namespace json = boost::json;
-
-HttpResponse Must(absl::StatusOr<HttpResponse> response) {
-  EXPECT_TRUE(response.ok()) << response.status();
-  return response.ok() ? *std::move(response) : HttpResponse{};
-}
 
 std::string Code(const HttpResponse& response) {
   json::value body = response.Json();

@@ -19,6 +19,8 @@
 #include "absl/strings/str_cat.h"
 #include "tests/support/accounts.h"
 #include "tests/support/http_client.h"
+#include "tests/support/json_fields.h"
+#include "tests/support/must.h"
 #include "tests/support/server_process.h"
 #include "tests/support/tokens.h"
 
@@ -29,18 +31,6 @@ namespace json = boost::json;
 
 constexpr int64_t kAmountMaxValue = (int64_t{1} << 53) - 1;
 
-HttpResponse Must(absl::StatusOr<HttpResponse> response) {
-  EXPECT_TRUE(response.ok()) << response.status();
-  return response.ok() ? *std::move(response) : HttpResponse{};
-}
-
-std::set<std::string> Keys(const json::value& value) {
-  std::set<std::string> keys;
-  if (!value.is_object()) return keys;
-  for (const auto& [key, unused] : value.get_object()) keys.emplace(key);
-  return keys;
-}
-
 bool IsTimestamp(const json::value& value) {
   static const std::regex kFormat(R"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z)");
   return value.is_string() && std::regex_match(std::string(value.get_string()), kFormat);
@@ -50,7 +40,7 @@ bool IsTimestamp(const json::value& value) {
 void ExpectError(const HttpResponse& response, int status, std::string_view code) {
   EXPECT_EQ(response.status, status) << response.body;
   json::value body = response.Json();
-  EXPECT_EQ(Keys(body), (std::set<std::string>{"status", "code", "detail"})) << response.body;
+  EXPECT_EQ(KeysOf(body), (std::set<std::string>{"status", "code", "detail"})) << response.body;
   if (!body.is_object()) return;
   EXPECT_EQ(body.at("status"), "error") << response.body;
   EXPECT_EQ(body.at("code"), json::string(code)) << response.body;
@@ -142,8 +132,8 @@ TEST_F(HttpApiTest, MintAnswersItsShape) {
       Admin()));
   ASSERT_EQ(response.status, 200) << response.body;
   json::value body = response.Json();
-  EXPECT_EQ(Keys(body), (std::set<std::string>{"status", "username", "amount", "new_balance",
-                                               "transaction_id", "seq", "timestamp"}));
+  EXPECT_EQ(KeysOf(body), (std::set<std::string>{"status", "username", "amount", "new_balance",
+                                                 "transaction_id", "seq", "timestamp"}));
   EXPECT_EQ(body.at("status"), "success");
   EXPECT_EQ(body.at("username"), json::string(bob));
   EXPECT_EQ(body.at("amount"), 100);
@@ -176,7 +166,7 @@ TEST_F(HttpApiTest, SendAnswersItsShapeAndMovesTheMoney) {
                       {"to_user", absl::AsciiStrToUpper(bob)}, {"amount", 50}, {"note", "lunch"}}));
   ASSERT_EQ(response.status, 200) << response.body;
   json::value body = response.Json();
-  EXPECT_EQ(Keys(body),
+  EXPECT_EQ(KeysOf(body),
             (std::set<std::string>{"status", "from_user", "to_user", "amount", "transaction_id",
                                    "new_balance", "seq", "timestamp"}));
   EXPECT_EQ(body.at("status"), "success");
@@ -213,21 +203,21 @@ TEST_F(HttpApiTest, TransactionsListNewestFirstFromTheCallersView) {
   HttpResponse response = Must(client_->Get("/sbd_tokens/transactions", MakeToken(alice)));
   ASSERT_EQ(response.status, 200) << response.body;
   json::value body = response.Json();
-  EXPECT_EQ(Keys(body), (std::set<std::string>{"username", "transactions"}));
+  EXPECT_EQ(KeysOf(body), (std::set<std::string>{"username", "transactions"}));
   EXPECT_EQ(body.at("username"), json::string(alice));
   const json::array& list = body.at("transactions").as_array();
   ASSERT_EQ(list.size(), 3u) << response.body;
   // Newest first: receive 5, send 30, mint 100.
-  EXPECT_EQ(Keys(list[0]), (std::set<std::string>{"type", "from", "amount", "new_balance",
-                                                  "transaction_id", "seq", "timestamp"}));
+  EXPECT_EQ(KeysOf(list[0]), (std::set<std::string>{"type", "from", "amount", "new_balance",
+                                                    "transaction_id", "seq", "timestamp"}));
   EXPECT_EQ(list[0].at("type"), "receive");
   EXPECT_EQ(list[0].at("from"), json::string(bob));
   EXPECT_EQ(list[0].at("amount"), 5);
   EXPECT_EQ(list[0].at("new_balance"), 75);
   EXPECT_EQ(list[0].at("transaction_id"), json::string("tx-" + prefix_ + "-2"));
   EXPECT_TRUE(IsTimestamp(list[0].at("timestamp")));
-  EXPECT_EQ(Keys(list[1]), (std::set<std::string>{"type", "to", "amount", "new_balance",
-                                                  "transaction_id", "seq", "timestamp", "note"}));
+  EXPECT_EQ(KeysOf(list[1]), (std::set<std::string>{"type", "to", "amount", "new_balance",
+                                                    "transaction_id", "seq", "timestamp", "note"}));
   EXPECT_EQ(list[1].at("type"), "send");
   EXPECT_EQ(list[1].at("to"), json::string(bob));
   EXPECT_EQ(list[1].at("amount"), 30);
@@ -314,7 +304,7 @@ TEST_F(HttpApiTest, HealthzMetricsAndWalletPage) {
   HttpResponse health = Must(client_->Get("/healthz"));
   EXPECT_EQ(health.status, 200);
   json::value body = health.Json();
-  EXPECT_EQ(Keys(body), (std::set<std::string>{"status", "seq"}));
+  EXPECT_EQ(KeysOf(body), (std::set<std::string>{"status", "seq"}));
   EXPECT_EQ(body.at("status"), "ok");
   EXPECT_GE(body.at("seq").as_int64(), 0);
 

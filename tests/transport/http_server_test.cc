@@ -18,6 +18,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "tests/support/http_client.h"
+#include "tests/support/must.h"
 #include "tests/support/server_process.h"
 #include "tests/support/tokens.h"
 #include "tests/support/websocket_client.h"
@@ -29,11 +30,6 @@ namespace {
 namespace json = boost::json;
 using std::chrono::milliseconds;
 using std::chrono::steady_clock;
-
-HttpResponse Must(absl::StatusOr<HttpResponse> response) {
-  EXPECT_TRUE(response.ok()) << response.status();
-  return response.ok() ? *std::move(response) : HttpResponse{};
-}
 
 std::unique_ptr<ServerProcess> MustStart(ServerProcessOptions options = {}) {
   auto server = ServerProcess::Start(std::move(options));

@@ -15,7 +15,9 @@
 #include "absl/strings/str_cat.h"
 #include "tests/support/accounts.h"
 #include "tests/support/http_client.h"
+#include "tests/support/must.h"
 #include "tests/support/server_process.h"
+#include "tests/support/temp_dir.h"
 #include "tests/support/tokens.h"
 #include "tests/support/websocket_client.h"
 
@@ -28,11 +30,6 @@ constexpr char kHeader[] = R"({"alg":"HS256","typ":"JWT"})";
 // API.md: "closed with 1008 within a second of the reload"; the wait is
 // generous for a loaded machine, the checks below say what must happen.
 constexpr milliseconds kRevocationWait{5000};
-
-HttpResponse Must(absl::StatusOr<HttpResponse> response) {
-  EXPECT_TRUE(response.ok()) << response.status();
-  return response.ok() ? *std::move(response) : HttpResponse{};
-}
 
 // An access token as the origin mints it: its own claims beside sub/exp/type.
 std::string OriginAccessToken(const std::string& user, const std::string& type = "access") {
@@ -140,21 +137,16 @@ TEST_F(OriginTokensTest, PermanentTokensOnlyWithTheFlag) {
 class RevocationTest : public OriginTokensTest {
  protected:
   void SetUp() override {
-    char pattern[] = "/tmp/sbd-revocation-XXXXXX";
-    ASSERT_NE(mkdtemp(pattern), nullptr);
-    dir_ = pattern;
     path_ = dir_ + "/revoked.txt";
     WriteList("# nothing revoked yet\nsomeone-else\n");
   }
-  void TearDown() override {
-    server_.reset();
-    std::filesystem::remove_all(dir_);
-  }
+  void TearDown() override { server_.reset(); }
   void WriteList(const std::string& contents) {
     std::ofstream(path_ + ".new", std::ios::trunc) << contents;
     std::filesystem::rename(path_ + ".new", path_);
   }
-  std::string dir_;
+  const TempDir temp_dir_{"sbd-revocation"};
+  const std::string dir_ = temp_dir_.path();
   std::string path_;
 };
 

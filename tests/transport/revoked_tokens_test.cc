@@ -3,24 +3,21 @@
 #include "transport/revoked_tokens.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 #include <string>
 
+#include "tests/support/temp_dir.h"
+
 namespace sbd {
 namespace {
 
+using ::sbd::testing::TempDir;
+
 class RevokedTokensTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char pattern[] = "/tmp/sbd-revoked-XXXXXX";
-    ASSERT_NE(mkdtemp(pattern), nullptr);
-    dir_ = pattern;
-    path_ = dir_ + "/revoked.txt";
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
+  void SetUp() override { path_ = dir_ + "/revoked.txt"; }
 
   void Write(const std::string& contents) {
     // A new file renamed into place, as editors and config tools do.
@@ -29,7 +26,8 @@ class RevokedTokensTest : public ::testing::Test {
     std::filesystem::rename(temporary, path_);
   }
 
-  std::string dir_;
+  const TempDir temp_dir_{"sbd-revoked"};
+  const std::string dir_ = temp_dir_.path();
   std::string path_;
 };
 

@@ -18,6 +18,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "tests/support/http_client.h"
+#include "tests/support/json_fields.h"
 #include "tests/support/server_process.h"
 #include "tests/support/tokens.h"
 #include "tests/support/websocket_client.h"
@@ -31,18 +32,6 @@ using std::chrono::milliseconds;
 using std::chrono::seconds;
 
 std::string Body(const boost::json::object& object) { return boost::json::serialize(object); }
-
-int64_t JsonInt(const boost::json::value& body, std::string_view name) {
-  if (!body.is_object()) return -1;
-  const boost::json::value* value = body.as_object().if_contains(name);
-  return value != nullptr && value->is_int64() ? value->as_int64() : -1;
-}
-
-std::string JsonString(const boost::json::value& body, std::string_view name) {
-  if (!body.is_object()) return "";
-  const boost::json::value* value = body.as_object().if_contains(name);
-  return value != nullptr && value->is_string() ? std::string(value->as_string()) : "";
-}
 
 class WebSocketE2eTest : public ::testing::Test {
  protected:

@@ -7,12 +7,15 @@
 #include <vector>
 
 #include "engine/event.h"
+#include "tests/support/event_builders.h"
 #include "transport/messages.h"
 #include "transport/metrics.h"
 #include "transport/notifier.h"
 
 namespace sbd {
 namespace {
+
+using ::sbd::testing::Opened;
 
 class RecordingSink : public NotificationSink {
  public:
@@ -62,15 +65,6 @@ Event Mint(int64_t seq, std::string holder, int64_t amount, int64_t balance) {
   event.to_balance = balance;
   event.transaction_id = "mint-" + std::to_string(seq);
   event.note = "welcome";
-  return event;
-}
-
-Event Opened(int64_t seq, std::string account) {
-  Event event;
-  event.seq = seq;
-  event.type = EventType::kAccountOpened;
-  event.actor = "admin";
-  event.to_account = std::move(account);
   return event;
 }
 

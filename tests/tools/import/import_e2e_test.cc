@@ -18,8 +18,10 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "store/sqlite_event_log.h"
+#include "tests/support/files.h"
 #include "tests/support/http_client.h"
 #include "tests/support/server_process.h"
+#include "tests/support/temp_dir.h"
 #include "tests/support/tokens.h"
 
 namespace sbd {
@@ -28,9 +30,11 @@ namespace {
 namespace json = boost::json;
 using ::sbd::testing::HttpClient;
 using ::sbd::testing::MakeToken;
+using ::sbd::testing::ReadWholeFile;
 using ::sbd::testing::RunLedgerTool;
 using ::sbd::testing::RunTool;
 using ::sbd::testing::ServerProcess;
+using ::sbd::testing::TempDir;
 using ::sbd::testing::ToolResult;
 using ::testing::HasSubstr;
 using ::testing::Not;
@@ -153,15 +157,6 @@ std::string JsonArray(const std::vector<FixtureUser>& users) {
 
 class ImportE2eTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           absl::StrCat("sbd_import_e2e_", getpid(), "_",
-                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-
   std::string Write(const std::string& name, const std::string& text) {
     const std::string path = (dir_ / name).string();
     std::ofstream(path, std::ios::binary) << text;
@@ -183,11 +178,6 @@ class ImportE2eTest : public ::testing::Test {
     return result.ok() ? *result : ToolResult{};
   }
 
-  static std::string ReadBytes(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    return std::string(std::istreambuf_iterator<char>(in), {});
-  }
-
   // The report without its first line (which names the files) and the dry
   // run's line.
   static std::string ReportBody(const std::string& report) {
@@ -199,7 +189,8 @@ class ImportE2eTest : public ::testing::Test {
     return body;
   }
 
-  std::filesystem::path dir_;
+  const TempDir temp_dir_{"sbd-import-e2e"};
+  const std::filesystem::path dir_{temp_dir_.path()};
 };
 
 TEST_F(ImportE2eTest, EveryPropertyHoldsThroughTheHttpApiAndSbdReplay) {
@@ -359,12 +350,12 @@ TEST_F(ImportE2eTest, DryRunWritesNothingAndReportsTheSame) {
   const std::string db = (*server)->db_path();
   // (The empty log's schema may still be in its WAL; the -shm index is
   // shared memory that any reader touches.)
-  const std::string db_before = ReadBytes(db);
-  const std::string wal_before = ReadBytes(db + "-wal");
+  const std::string db_before = ReadWholeFile(db);
+  const std::string wal_before = ReadWholeFile(db + "-wal");
   ToolResult dry_on_empty = Import({"--db", db, "--users", users_path, "--dry-run"});
   ASSERT_EQ(dry_on_empty.exit_code, 0) << dry_on_empty.err;
-  EXPECT_EQ(ReadBytes(db), db_before);
-  EXPECT_EQ(ReadBytes(db + "-wal"), wal_before);
+  EXPECT_EQ(ReadWholeFile(db), db_before);
+  EXPECT_EQ(ReadWholeFile(db + "-wal"), wal_before);
   ToolResult empty = Replay({"--db", db, "--format", "json"});
   ASSERT_EQ(empty.exit_code, 0) << empty.err;
   EXPECT_EQ(json::parse(empty.out).at("events_verified").as_int64(), 0);

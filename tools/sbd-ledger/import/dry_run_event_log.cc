@@ -9,7 +9,7 @@ namespace sbd {
 DryRunEventLog::DryRunEventLog(size_t events_expected) { events_.reserve(events_expected); }
 
 absl::Status DryRunEventLog::Append(absl::Span<const Event> events) {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   int64_t next = static_cast<int64_t>(events_.size()) + 1;
   for (const Event& event : events) {
     if (event.seq != next++) {
@@ -22,7 +22,7 @@ absl::Status DryRunEventLog::Append(absl::Span<const Event> events) {
 }
 
 int64_t DryRunEventLog::LastSeq() const {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   return static_cast<int64_t>(events_.size());
 }
 
@@ -30,7 +30,7 @@ absl::Status DryRunEventLog::Read(int64_t from_seq, int64_t to_seq,
                                   absl::FunctionRef<absl::Status(const Event&)> visit) const {
   std::vector<Event> range;
   {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     const int64_t last = std::min<int64_t>(to_seq, static_cast<int64_t>(events_.size()));
     for (int64_t seq = std::max<int64_t>(from_seq, 1); seq <= last; ++seq) {
       range.push_back(events_[static_cast<size_t>(seq - 1)]);
@@ -44,7 +44,7 @@ absl::Status DryRunEventLog::Read(int64_t from_seq, int64_t to_seq,
 }
 
 absl::StatusOr<std::vector<Event>> DryRunEventLog::ReadSeqs(absl::Span<const int64_t> seqs) const {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   std::vector<Event> found;
   found.reserve(seqs.size());
   for (int64_t seq : seqs) {

@@ -12,11 +12,11 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <mutex>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "engine/event_log.h"
+#include "engine/mutex.h"
 
 namespace sbd {
 
@@ -32,7 +32,7 @@ class DryRunEventLog : public EventLog {
   absl::StatusOr<std::vector<Event>> ReadSeqs(absl::Span<const int64_t> seqs) const override;
 
  private:
-  mutable std::mutex mutex_;
+  mutable Mutex mutex_;
   std::vector<Event> events_ ABSL_GUARDED_BY(mutex_);  // Seq i at index i-1.
 };
 

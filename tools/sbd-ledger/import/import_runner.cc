@@ -1,8 +1,6 @@
 #include "tools/sbd-ledger/import/import_runner.h"
 
 #include <cassert>
-#include <condition_variable>
-#include <mutex>
 #include <utility>
 
 #include "absl/base/thread_annotations.h"
@@ -10,6 +8,7 @@
 #include "engine/absl_compat.h"
 #include "engine/command.h"
 #include "engine/limits.h"
+#include "engine/mutex.h"
 
 namespace sbd {
 namespace {
@@ -61,31 +60,32 @@ class Flight {
   // Blocks until fewer than kInFlightMax are in flight or one failed; false
   // if one failed.
   bool Reserve() {
-    std::unique_lock lock(mutex_);
-    room_.wait(lock, [this] { return in_flight_ < kInFlightMax || !error_.ok(); });
+    MutexLock lock(mutex_);
+    while (in_flight_ >= kInFlightMax && error_.ok()) room_.Wait(mutex_);
     if (!error_.ok()) return false;
     ++in_flight_;
     return true;
   }
 
   void Done(absl::Status status) {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
+    assert(in_flight_ > 0 && "Done without a Reserve");
     if (!status.ok() && error_.ok()) error_ = std::move(status);
     --in_flight_;
     // Wake the submitter only when it has something to do: half the window
     // free, the end, or a failure.
-    if (in_flight_ == kInFlightMax / 2 || in_flight_ == 0 || !error_.ok()) room_.notify_one();
+    if (in_flight_ == kInFlightMax / 2 || in_flight_ == 0 || !error_.ok()) room_.Signal();
   }
 
   absl::Status AwaitAll() {
-    std::unique_lock lock(mutex_);
-    room_.wait(lock, [this] { return in_flight_ == 0; });
+    MutexLock lock(mutex_);
+    while (in_flight_ != 0) room_.Wait(mutex_);
     return error_;
   }
 
  private:
-  std::mutex mutex_;
-  std::condition_variable room_;
+  Mutex mutex_;
+  CondVar room_;
   size_t in_flight_ ABSL_GUARDED_BY(mutex_) = 0;
   absl::Status error_ ABSL_GUARDED_BY(mutex_);
 };
