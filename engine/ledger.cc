@@ -55,9 +55,11 @@ class Ledger::Impl {
     WriterMutexLock lock(projection_mutex_);
     const int64_t last_seq = log_->LastSeq();
     projector_.ReserveForEvents(last_seq);
-    Projector& projector = projector_;  // Held: the visitor below runs under this lock.
+    // The visitor runs inside Read, under this lock; it is analysed apart
+    // from it, hence the pointer taken here.
+    Projector* projector = &projector_;
     return log_->Read(1, last_seq,
-                      [&projector](const Event& event) { return projector.Apply(event); });
+                      [projector](const Event& event) { return projector->Apply(event); });
   }
 
   void StartThreads() {

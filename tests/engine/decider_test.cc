@@ -155,7 +155,9 @@ void Check(const Row& row) {
   const Expected& expected = row.expected;
   if (expected.answer == Answer::kRejected) {
     ASSERT_FALSE(decision.accepted());
-    EXPECT_EQ(ErrorCodeOf(decision.rejection), expected.error) << decision.rejection;
+    const std::optional<ErrorCode> error = ErrorCodeOf(decision.rejection);
+    ASSERT_TRUE(error.has_value()) << decision.rejection;
+    EXPECT_EQ(ErrorCodeName(*error), ErrorCodeName(*expected.error)) << decision.rejection;
     EXPECT_NE(decision.rejection.message().find(expected.message_part), std::string::npos)
         << decision.rejection;
     EXPECT_FALSE(decision.event_index.has_value());
