@@ -254,7 +254,7 @@ Decision Decider::DecideTransfer(TransferCommand& command, BatchState& state) {
   // A send's actor is its sender; an admin transfer's the service or admin
   // that issued it (recorded as given, like a mint's).
   Event event = NewEvent(EventType::kTokensTransferred, *timestamp_ms,
-                         command.actor.empty() ? from : std::move(command.actor),
+                         command.actor.empty() ? std::string(from) : std::move(command.actor),
                          std::move(command.transaction_id));
   event.from_account = std::move(command.from_account);
   event.to_account = std::move(command.to_account);

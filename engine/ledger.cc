@@ -68,12 +68,7 @@ class Ledger::Impl {
   }
 
   void Submit(Command command, Done done) {
-    absl::Status refused;
-    {
-      MutexLock lock(queue_mutex_);
-      refused = RefusalLocked();
-      if (refused.ok()) queue_.push_back(QueuedCommand{std::move(command), std::move(done)});
-    }
+    absl::Status refused = Enqueue(command, done);
     if (refused.ok()) {
       writer_wakeup_.Signal();
       return;
@@ -186,13 +181,15 @@ class Ledger::Impl {
   const EventLog& log() const { return *log_; }
 
  private:
-  // Why Submit turns a command away; OK if it may queue.
-  absl::Status RefusalLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(queue_mutex_) {
-    queue_mutex_.AssertHeld();
+  // Moves `command` and `done` into the queue; or leaves them as they are
+  // and says why not (stopping, or the queue is full).
+  absl::Status Enqueue(Command& command, Done& done) ABSL_LOCKS_EXCLUDED(queue_mutex_) {
+    MutexLock lock(queue_mutex_);
     if (stopping_) return MakeError(ErrorCode::kUnavailable, "the ledger is shutting down");
     if (queue_.size() >= options_.queue_size_max) {
       return absl::ResourceExhaustedError("the command queue is full; retry shortly");
     }
+    queue_.push_back(QueuedCommand{std::move(command), std::move(done)});
     return absl::OkStatus();
   }
 
