@@ -14,12 +14,17 @@
 #include "engine/error_code.h"
 #include "engine/projector.h"
 #include "gtest/gtest.h"
+#include "tests/engine/event_builders.h"
 #include "tests/engine/memory_event_log.h"
 
 namespace sbd {
 namespace {
 
 using ::sbd::testing::MemoryEventLog;
+using ::sbd::testing::Minted;
+using ::sbd::testing::NoteSet;
+using ::sbd::testing::Opened;
+using ::sbd::testing::Transferred;
 
 constexpr int64_t kNowMs = 1795705445123;
 
@@ -195,53 +200,6 @@ void Check(const Row& row) {
 
 void CheckAll(const std::vector<Row>& rows) {
   for (const Row& row : rows) Check(row);
-}
-
-Event Opened(int64_t seq, std::string account) {
-  Event event;
-  event.seq = seq;
-  event.type = EventType::kAccountOpened;
-  event.actor = "admin";
-  event.to_account = std::move(account);
-  return event;
-}
-
-Event Minted(int64_t seq, std::string account, int64_t amount, int64_t balance,
-             std::string transaction_id = "", std::string reason = "") {
-  Event event = Opened(seq, std::move(account));
-  event.type = EventType::kTokensMinted;
-  event.amount = amount;
-  event.to_balance = balance;
-  event.transaction_id = std::move(transaction_id);
-  event.note = std::move(reason);
-  return event;
-}
-
-Event Transferred(int64_t seq, std::string from, std::string to, int64_t amount,
-                  int64_t from_balance, int64_t to_balance, std::string transaction_id = "",
-                  std::string note = "") {
-  Event event;
-  event.seq = seq;
-  event.type = EventType::kTokensTransferred;
-  event.actor = from;
-  event.from_account = std::move(from);
-  event.to_account = std::move(to);
-  event.amount = amount;
-  event.from_balance = from_balance;
-  event.to_balance = to_balance;
-  event.transaction_id = std::move(transaction_id);
-  event.note = std::move(note);
-  return event;
-}
-
-Event NoteSet(int64_t seq, std::string actor, std::string transaction_id, std::string note) {
-  Event event;
-  event.seq = seq;
-  event.type = EventType::kTransactionNoteSet;
-  event.actor = std::move(actor);
-  event.transaction_id = std::move(transaction_id);
-  event.note = std::move(note);
-  return event;
 }
 
 // alice (100) and bob (0), committed at seqs 1..3.
