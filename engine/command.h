@@ -7,6 +7,10 @@
 // to give the event its time; unset, the event gets the ledger's clock. The
 // transport's parsers never set it (no request field maps to it), so every
 // event an HTTP request causes is timed by the server.
+//
+// Thread-safety: plain values; a command is moved into the Ledger's queue,
+// then owned and spent by its writer thread (engine/decider.h). CommandDone
+// is called once, on the thread engine/ledger.h names.
 #ifndef SBD_ENGINE_COMMAND_H_
 #define SBD_ENGINE_COMMAND_H_
 
@@ -15,6 +19,8 @@
 #include <string>
 #include <variant>
 
+#include "absl/functional/any_invocable.h"
+#include "absl/status/statusor.h"
 #include "engine/event.h"
 
 namespace sbd {
@@ -84,6 +90,9 @@ struct CommandResult {
   Event event;
   bool duplicate = false;
 };
+
+// Answers one submitted command: called exactly once, with its result.
+using CommandDone = absl::AnyInvocable<void(absl::StatusOr<CommandResult>) &&>;
 
 }  // namespace sbd
 

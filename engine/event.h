@@ -4,6 +4,9 @@
 // event produced, so an audit can check every step without re-deriving it.
 // The on-disk row format and the hash chain are written down in
 // docs/EVENT_LOG.md; this header is the in-memory form.
+//
+// Thread-safety: plain values with no shared state; the timestamp functions
+// are pure and may be called from any thread.
 #ifndef SBD_ENGINE_EVENT_H_
 #define SBD_ENGINE_EVENT_H_
 

@@ -2,12 +2,14 @@
 // every command; an append thread owns the log's append path. Callers on any
 // thread submit commands and get their result via a callback or a future.
 //
-// The writer drains up to batch_size_max commands and validates each against
-// the projection plus the batch's earlier commands. The accepted events are
-// appended in one transaction (group commit) on the append thread, while the
-// writer already decides the next batch on top of this one's events. Once the
-// append commits, the writer applies the batch to the projection, publishes
-// it to the subscribers in seq order, and completes the callers. If the
+// A batch's stages (engine/batch.h): the writer takes up to batch_size_max
+// commands and *decides* each against the projection plus the batch's
+// earlier commands (engine/decider.h). The accepted events are *appended* in
+// one transaction (group commit) on the append thread, while the writer
+// already decides the next batch on top of this one's events. Once the
+// append commits, the writer *applies* the batch to the projection,
+// *publishes* it to the subscribers in seq order, and *answers* the callers.
+// If the
 // append fails, nothing of the batch is applied or published, every caller in
 // it, and in the batch decided on top of it, gets kUnavailable
 // (ErrorCode::kUnavailable), and the ledger keeps serving.
@@ -26,7 +28,6 @@
 #include <string_view>
 #include <vector>
 
-#include "absl/functional/any_invocable.h"
 #include "absl/numeric/int128.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -52,7 +53,7 @@ class Ledger {
     std::function<void(size_t batch_size, absl::Duration commit_latency, bool ok)> on_commit;
   };
 
-  using Done = absl::AnyInvocable<void(absl::StatusOr<CommandResult>) &&>;
+  using Done = CommandDone;
 
   // Replays the whole log into a fresh projection (no notifications),
   // verifying the hash chain and every recorded balance; a broken log is

@@ -24,13 +24,13 @@
 #include <condition_variable>
 #include <cstdlib>
 #include <map>
-#include <mutex>
 #include <random>
 #include <set>
 
 #include "absl/strings/str_cat.h"
 #include "engine/error_code.h"
 #include "engine/ledger.h"
+#include "engine/mutex.h"
 #include "engine/projector.h"
 #include "engine/validation.h"
 #include "gtest/gtest.h"
@@ -55,11 +55,11 @@ class SimulatedLog : public EventLog {
   // The next append crashes the "process": it reaches the log or not (a coin
   // flip), fails, and so does every append after it.
   void CrashAtNextAppend() {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     crash_next_ = true;
   }
   bool crashed() {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     return crashed_;
   }
 
@@ -68,7 +68,7 @@ class SimulatedLog : public EventLog {
     bool crash = false;
     bool persist_on_crash = false;
     {
-      std::lock_guard lock(mutex_);
+      MutexLock lock(mutex_);
       if (crashed_) return absl::UnavailableError("crashed");
       crash = crash_next_;
       crash_next_ = false;
@@ -94,7 +94,7 @@ class SimulatedLog : public EventLog {
 
  private:
   MemoryEventLog inner_;
-  std::mutex mutex_;
+  Mutex mutex_;
   bool crash_next_ ABSL_GUARDED_BY(mutex_) = false;
   bool crashed_ ABSL_GUARDED_BY(mutex_) = false;
   std::mt19937_64 random_ ABSL_GUARDED_BY(mutex_);

@@ -1,11 +1,11 @@
 #include "engine/ledger.h"
 
 #include <atomic>
-#include <mutex>
 #include <random>
 #include <thread>
 
 #include "engine/error_code.h"
+#include "engine/mutex.h"
 #include "engine/projector.h"
 #include "gtest/gtest.h"
 #include "tests/engine/memory_event_log.h"
@@ -27,16 +27,16 @@ TransferCommand Transfer(std::string from, std::string to, int64_t amount) {
 class RecordingSubscriber : public Subscriber {
  public:
   void OnEvents(absl::Span<const Event> events) override {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     events_.insert(events_.end(), events.begin(), events.end());
   }
   std::vector<Event> events() {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     return events_;
   }
 
  private:
-  std::mutex mutex_;
+  Mutex mutex_;
   std::vector<Event> events_ ABSL_GUARDED_BY(mutex_);
 };
 
@@ -605,7 +605,7 @@ TEST_F(LedgerTest, ReopenRefusesALogThatContradictsItself) {
   ASSERT_TRUE(Send("alice", "bob", 10).ok());
   ledger_.reset();
   {
-    std::lock_guard lock(store_->mutex);
+    MutexLock lock(store_->mutex);
     ASSERT_EQ(store_->events.size(), 4u);
     store_->events[3].to_balance = 1000;  // seq 4: bob's recorded balance.
   }

@@ -9,19 +9,19 @@
 
 #include <atomic>
 #include <memory>
-#include <mutex>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "engine/event_log.h"
+#include "engine/mutex.h"
 
 namespace sbd::testing {
 
 class MemoryEventLog : public EventLog {
  public:
   struct Store {
-    std::mutex mutex;
+    Mutex mutex;
     std::vector<Event> events ABSL_GUARDED_BY(mutex);
   };
 
@@ -43,7 +43,7 @@ class MemoryEventLog : public EventLog {
       --failures_left_;
       return absl::UnavailableError("injected append failure");
     }
-    std::lock_guard lock(store_->mutex);
+    MutexLock lock(store_->mutex);
     int64_t next = static_cast<int64_t>(store_->events.size()) + 1;
     for (const Event& event : events) {
       if (event.seq != next++) return absl::InternalError("seq gap in append");
@@ -53,7 +53,7 @@ class MemoryEventLog : public EventLog {
   }
 
   int64_t LastSeq() const override {
-    std::lock_guard lock(store_->mutex);
+    MutexLock lock(store_->mutex);
     return static_cast<int64_t>(store_->events.size());
   }
 
@@ -61,7 +61,7 @@ class MemoryEventLog : public EventLog {
                     absl::FunctionRef<absl::Status(const Event&)> visit) const override {
     std::vector<Event> copy;
     {
-      std::lock_guard lock(store_->mutex);
+      MutexLock lock(store_->mutex);
       for (int64_t seq = std::max<int64_t>(from_seq, 1);
            seq <= to_seq && seq <= static_cast<int64_t>(store_->events.size()); ++seq) {
         copy.push_back(store_->events[seq - 1]);
@@ -74,7 +74,7 @@ class MemoryEventLog : public EventLog {
   }
 
   absl::StatusOr<std::vector<Event>> ReadSeqs(absl::Span<const int64_t> seqs) const override {
-    std::lock_guard lock(store_->mutex);
+    MutexLock lock(store_->mutex);
     std::vector<Event> result;
     for (int64_t seq : seqs) {
       if (seq < 1 || seq > static_cast<int64_t>(store_->events.size())) {

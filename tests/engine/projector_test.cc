@@ -10,35 +10,9 @@
 namespace sbd {
 namespace {
 
+using ::sbd::testing::Minted;
 using ::sbd::testing::Opened;
-
-Event Minted(int64_t seq, std::string account, int64_t amount, int64_t balance,
-             std::string transaction_id) {
-  Event event;
-  event.seq = seq;
-  event.type = EventType::kTokensMinted;
-  event.actor = "admin";
-  event.to_account = std::move(account);
-  event.amount = amount;
-  event.to_balance = balance;
-  event.transaction_id = std::move(transaction_id);
-  return event;
-}
-
-Event Transferred(int64_t seq, std::string from, std::string to, int64_t amount,
-                  int64_t from_balance, int64_t to_balance, std::string transaction_id) {
-  Event event;
-  event.seq = seq;
-  event.type = EventType::kTokensTransferred;
-  event.actor = from;
-  event.from_account = std::move(from);
-  event.to_account = std::move(to);
-  event.amount = amount;
-  event.from_balance = from_balance;
-  event.to_balance = to_balance;
-  event.transaction_id = std::move(transaction_id);
-  return event;
-}
+using ::sbd::testing::Transferred;
 
 class ProjectorTest : public ::testing::Test {
  protected:

@@ -2,15 +2,16 @@
 // released. Commands submitted meanwhile queue up, so when it is released
 // they are taken in batches of exactly batch_size_max, each decided on top
 // of the one ahead of it in the pipeline: a deterministic batching for tests.
+//
+// Thread-safety: every method may be called from any thread.
 #ifndef SBD_TESTS_ENGINE_WRITER_HOLD_H_
 #define SBD_TESTS_ENGINE_WRITER_HOLD_H_
 
-#include <condition_variable>
-#include <mutex>
 #include <optional>
 
 #include "absl/base/thread_annotations.h"
 #include "engine/ledger.h"
+#include "engine/mutex.h"
 
 namespace sbd::testing {
 
@@ -19,32 +20,34 @@ class WriterHold {
   // The callback to submit the holding command with. The hold must outlive
   // the callback's return (Release, then let the writer move on).
   Ledger::Done Callback() {
-    return [this](absl::StatusOr<CommandResult> result) {
-      std::unique_lock lock(mutex_);
-      result_ = std::move(result);
-      changed_.notify_all();
-      changed_.wait(lock, [this] { return released_; });
-    };
+    return [this](absl::StatusOr<CommandResult> result) { Hold(std::move(result)); };
   }
 
   // Waits until the writer is held; returns the holding command's answer.
   absl::StatusOr<CommandResult> AwaitHeld() {
-    std::unique_lock lock(mutex_);
-    changed_.wait(lock, [this] { return result_.has_value(); });
+    MutexLock lock(mutex_);
+    while (!result_.has_value()) changed_.Wait(mutex_);
     return *result_;
   }
 
   void Release() {
     {
-      std::lock_guard lock(mutex_);
+      MutexLock lock(mutex_);
       released_ = true;
     }
-    changed_.notify_all();
+    changed_.SignalAll();
   }
 
  private:
-  std::mutex mutex_;
-  std::condition_variable changed_;
+  void Hold(absl::StatusOr<CommandResult> result) {
+    MutexLock lock(mutex_);
+    result_ = std::move(result);
+    changed_.SignalAll();
+    while (!released_) changed_.Wait(mutex_);
+  }
+
+  Mutex mutex_;
+  CondVar changed_;
   std::optional<absl::StatusOr<CommandResult>> result_ ABSL_GUARDED_BY(mutex_);
   bool released_ ABSL_GUARDED_BY(mutex_) = false;
 };

@@ -115,7 +115,7 @@ std::shared_ptr<testing::MemoryEventLog::Store> SeedStore() {
 std::unique_ptr<Ledger> OpenLedger(testing::MemoryEventLog::Store& seed) {
   auto store = std::make_shared<testing::MemoryEventLog::Store>();
   {
-    std::lock_guard lock(seed.mutex);
+    MutexLock lock(seed.mutex);
     store->events = seed.events;
   }
   Ledger::Options options;

@@ -85,7 +85,7 @@ class FirstUseRoutesTest : public ::testing::Test {
 
   // The account-opened events of `account` in the log.
   int OpensOf(const std::string& account) {
-    std::lock_guard lock(store_->mutex);
+    MutexLock lock(store_->mutex);
     int opens = 0;
     for (const Event& event : store_->events) {
       if (event.type == EventType::kAccountOpened && event.to_account == account) ++opens;
@@ -141,7 +141,7 @@ TEST_F(FirstUseRoutesTest, TwoFirstRequestsInFlightTogetherBothSucceedAndOpenOnc
   // Both opens were decided in one batch: the second found the first's
   // account (account_exists) and was not appended.
   EXPECT_EQ(OpensOf("newbie"), 1);
-  std::lock_guard lock(store_->mutex);
+  MutexLock lock(store_->mutex);
   const Event& opened = store_->events.back();
   EXPECT_EQ(opened.type, EventType::kAccountOpened);
   EXPECT_EQ(opened.to_account, "newbie");
