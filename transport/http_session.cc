@@ -15,7 +15,7 @@
 #include "absl/strings/str_format.h"
 #include "engine/absl_compat.h"
 #include "transport/access_log.h"
-#include "transport/listener.h"
+#include "transport/session_registry.h"
 #include "transport/websocket_session.h"
 
 namespace sbd {

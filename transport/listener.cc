@@ -3,7 +3,6 @@
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/socket_base.hpp>
-#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "transport/access_log.h"
@@ -21,37 +20,6 @@ using tcp = asio::ip::tcp;
 constexpr std::chrono::milliseconds kAcceptRetryDelay{50};
 
 }  // namespace
-
-uint64_t SessionRegistry::Add(const std::weak_ptr<HttpSession>& session, size_t limit) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  if (sessions_.size() >= limit) return 0;
-  const uint64_t id = next_id_++;
-  sessions_.emplace(id, session);
-  return id;
-}
-
-void SessionRegistry::Remove(uint64_t id) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  sessions_.erase(id);
-}
-
-size_t SessionRegistry::size() const {
-  std::lock_guard<std::mutex> lock(mutex_);
-  return sessions_.size();
-}
-
-void SessionRegistry::ShutdownAll() {
-  std::vector<std::shared_ptr<HttpSession>> open;
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    for (auto& [id, weak] : sessions_) {
-      if (auto session = weak.lock()) open.push_back(std::move(session));
-    }
-  }
-  // Outside the lock: dropping the last reference runs ~HttpSession, which
-  // takes the lock.
-  for (auto& session : open) session->Shutdown();
-}
 
 Listener::Listener(asio::io_context& io, const ServerContext& context, Routes& routes,
                    SessionRegistry& sessions)

@@ -24,6 +24,7 @@
 #include "absl/time/clock.h"
 #include "engine/absl_compat.h"
 #include "engine/validation.h"
+#include "transport/http_status.h"
 #include "transport/json_object_writer.h"
 #include "transport/openapi_document.h"
 #include "transport/request_parser.h"
@@ -225,7 +226,7 @@ HttpResponse Routes::Error(ErrorCode code, std::string_view detail, int64_t retr
   body["status"] = "error";
   body["code"] = ErrorCodeName(code);
   body["detail"] = detail;
-  HttpResponse response = JsonResponse(body, static_cast<http::status>(ErrorCodeHttpStatus(code)));
+  HttpResponse response = JsonResponse(body, HttpStatusOf(code));
   if (code == ErrorCode::kUnavailable || code == ErrorCode::kRateLimited) {
     response.set(http::field::retry_after, std::to_string(std::max<int64_t>(1, retry_after_s)));
   }

@@ -25,6 +25,7 @@
 #include "tests/support/http_client.h"
 #include "tests/support/server_process.h"
 #include "transport/openapi_document.h"
+#include "transport/http_status.h"
 #include "transport/routes.h"
 
 namespace sbd::testing {
@@ -182,7 +183,7 @@ TEST(OpenApiRoutesTest, EachAnswersCodesHaveTheEnginesHttpStatus) {
       auto found = engine.find(code);
       ASSERT_NE(found, engine.end()) << where << " " << status << ": unknown code " << code;
       if (http_status == kHeaderFieldsTooLargeStatus && code == "payload_too_large") continue;
-      EXPECT_EQ(ErrorCodeHttpStatus(found->second), http_status)
+      EXPECT_EQ(static_cast<int>(HttpStatusOf(found->second)), http_status)
           << where << " " << status << " documents " << code;
     }
   };
