@@ -159,7 +159,7 @@ void HttpSession::OnRequest(beast::error_code error) {
   request_ = parser_->release();
   parser_.reset();
   busy_ = true;
-  if (context_.metrics != nullptr) context_.metrics->CountHttpRequest();
+  context_.metrics.CountHttpRequest();
   // The command may wait for a group commit; the write has its own timeout.
   deadline_ = kNoDeadline;
   if (Routes::IsWebSocketRequest(request_)) return UpgradeToWebSocket();

@@ -94,7 +94,7 @@ void Listener::OnAccept(boost::system::error_code error, SessionSocket socket) {
   socket.set_option(tcp::no_delay(true), ignored);
   auto session = std::make_shared<HttpSession>(std::move(socket), context_, routes_, sessions_);
   // Open WebSockets hold a socket too, so they count against the same limit.
-  const size_t websockets = context_.notifier != nullptr ? context_.notifier->SessionCount() : 0;
+  const size_t websockets = context_.notifier.SessionCount();
   const size_t limit = context_.options.connections_max > websockets
                            ? context_.options.connections_max - websockets
                            : 0;

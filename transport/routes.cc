@@ -185,9 +185,9 @@ boost::json::object TransactionEntry(const Event& event, std::string_view accoun
 
 // The answer of a send and of an admin transfer (API.md: the send answer,
 // `from_user` the debited account).
-HttpResponse TransferAnswer(const CommandResult& result, Metrics* metrics) {
+HttpResponse TransferAnswer(const CommandResult& result, Metrics& metrics) {
   const Event& event = result.event;
-  if (!result.duplicate && metrics != nullptr) metrics->CountTransfer();
+  if (!result.duplicate) metrics.CountTransfer();
   // Written directly, not through a json::object: this is the answer of
   // every transfer.
   JsonObjectWriter body;
@@ -220,7 +220,7 @@ Routes::Routes(const ServerContext& context)
     : context_(context), rate_limiter_(context.options.rate_limit_per_s) {}
 
 HttpResponse Routes::Error(ErrorCode code, std::string_view detail, int64_t retry_after_s) const {
-  if (context_.metrics != nullptr) context_.metrics->CountRejection(code);
+  context_.metrics.CountRejection(code);
   if (code == ErrorCode::kInsufficientFunds) detail = kInsufficientFundsDetail;
   boost::json::object body;
   body["status"] = "error";
@@ -270,7 +270,7 @@ absl::StatusOr<Identity> Routes::Authenticate(const HttpRequest& request) const 
     return MakeError(ErrorCode::kUnauthorized, "the Authorization header must be Bearer <token>");
   }
   value.remove_prefix(kScheme.size());
-  return context_.tokens->Verify(ToStd(absl::StripLeadingAsciiWhitespace(value)), context_.now_s());
+  return context_.tokens.Verify(ToStd(absl::StripLeadingAsciiWhitespace(value)), context_.now_s());
 }
 
 absl::StatusOr<std::string> Routes::AuthenticateAccount(const HttpRequest& request) const {
@@ -278,7 +278,7 @@ absl::StatusOr<std::string> Routes::AuthenticateAccount(const HttpRequest& reque
   if (!identity.ok()) return identity.status();
   absl::StatusOr<std::string> account = CanonicalUsername(identity->subject);
   if (!account.ok()) return account.status();
-  absl::StatusOr<int64_t> balance = context_.ledger->Balance(*account);
+  absl::StatusOr<int64_t> balance = context_.ledger.Balance(*account);
   if (!balance.ok()) return balance.status();
   return account;
 }
@@ -305,7 +305,7 @@ std::optional<std::string> Routes::FirstUseAccount(const Identity& identity) con
   }
   absl::StatusOr<std::string> account = CanonicalUsername(identity.subject);
   if (!account.ok()) return std::nullopt;  // The route answers invalid_username.
-  if (!IsAccountNotFound(context_.ledger->Balance(*account).status())) return std::nullopt;
+  if (!IsAccountNotFound(context_.ledger.Balance(*account).status())) return std::nullopt;
   return *std::move(account);
 }
 
@@ -409,13 +409,13 @@ void Routes::Dispatch(const HttpRequest& request, const Executor& executor, Resp
     case Route::kHealth: {
       boost::json::object body;
       body["status"] = "ok";
-      body["seq"] = context_.ledger->LastSeq();
+      body["seq"] = context_.ledger.LastSeq();
       std::move(respond)(JsonResponse(body));
       return;
     }
     case Route::kMetrics:
       std::move(respond)(MakeResponse(http::status::ok, "text/plain; version=0.0.4; charset=utf-8",
-                                      context_.metrics->RenderPrometheus()));
+                                      context_.metrics.RenderPrometheus()));
       return;
     case Route::kOpenApi:
       // Public, like /healthz: clients and tools read it before they hold a
@@ -464,7 +464,7 @@ HttpResponse Routes::Options(const HttpRequest& request, std::optional<verb> pat
 HttpResponse Routes::GetBalance(const HttpRequest& request) {
   absl::StatusOr<std::string> account = AuthenticateAccount(request);
   if (!account.ok()) return StatusError(account.status());
-  absl::StatusOr<int64_t> balance = context_.ledger->Balance(*account);
+  absl::StatusOr<int64_t> balance = context_.ledger.Balance(*account);
   if (!balance.ok()) return StatusError(balance.status());
   boost::json::object body;
   body["username"] = *account;
@@ -492,7 +492,7 @@ HttpResponse Routes::GetTransactions(const HttpRequest& request) {
     limit = *value;
   }
   absl::StatusOr<std::vector<Event>> history =
-      context_.ledger->History(*account, static_cast<size_t>(skip), static_cast<size_t>(limit));
+      context_.ledger.History(*account, static_cast<size_t>(skip), static_cast<size_t>(limit));
   if (!history.ok()) return StatusError(history.status());
   boost::json::array transactions;
   transactions.reserve(history->size());
@@ -527,7 +527,7 @@ void Routes::SubmitThen(Command command, const Executor& executor, Then then) {
       std::move(then)(std::move(result));
     });
   };
-  context_.ledger->Submit(std::move(command), std::move(done));
+  context_.ledger.Submit(std::move(command), std::move(done));
 }
 
 void Routes::PostSend(const HttpRequest& request, const Executor& executor, Respond respond) {
@@ -543,7 +543,7 @@ void Routes::PostSend(const HttpRequest& request, const Executor& executor, Resp
   if (!command.ok()) return std::move(respond)(StatusError(command.status()));
   Submit(
       std::move(*command), executor,
-      [metrics = context_.metrics](const CommandResult& result) {
+      [&metrics = context_.metrics](const CommandResult& result) {
         return TransferAnswer(result, metrics);
       },
       std::move(respond));
@@ -559,7 +559,7 @@ void Routes::PostAdminTransfer(const HttpRequest& request, const Executor& execu
   if (!command.ok()) return std::move(respond)(StatusError(command.status()));
   Submit(
       std::move(*command), executor,
-      [metrics = context_.metrics](const CommandResult& result) {
+      [&metrics = context_.metrics](const CommandResult& result) {
         return TransferAnswer(result, metrics);
       },
       std::move(respond));
@@ -675,7 +675,7 @@ std::variant<Routes::WebSocketGrant, HttpResponse, Routes::FirstUse> Routes::Che
   if (!token.has_value() || token->empty()) {
     return Error(ErrorCode::kUnauthorized, "missing ?token=");
   }
-  absl::StatusOr<Identity> identity = context_.tokens->Verify(*token, context_.now_s());
+  absl::StatusOr<Identity> identity = context_.tokens.Verify(*token, context_.now_s());
   if (!identity.ok()) return StatusError(identity.status());
   absl::StatusOr<std::string> account = CanonicalUsername(identity->subject);
   if (!account.ok()) return StatusError(account.status());
@@ -686,7 +686,7 @@ std::variant<Routes::WebSocketGrant, HttpResponse, Routes::FirstUse> Routes::Che
       return Error(ErrorCode::kInvalidField, "since must be a non-negative integer");
     }
   }
-  absl::StatusOr<int64_t> balance = context_.ledger->Balance(*account);
+  absl::StatusOr<int64_t> balance = context_.ledger.Balance(*account);
   if (!balance.ok()) {
     // Only a real handshake opens an account: a plain GET /ws is refused
     // whatever it carries.

@@ -1,6 +1,7 @@
 #include "transport/websocket_session.h"
 
 #include <algorithm>
+#include <cassert>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -34,13 +35,6 @@ using tcp = net::ip::tcp;
 // below where steady_clock's nanoseconds overflow.
 constexpr int64_t kExpiryTimerSecondsMax = int64_t{100} * 365 * 24 * 60 * 60;
 
-int64_t NowSeconds(const ServerContext& context) {
-  if (context.now_s) return context.now_s();
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 // True if `text` is {"type":"ping"} (any extra members are tolerated).
 bool IsPing(std::string_view text) {
   boost::system::error_code ec;
@@ -65,7 +59,9 @@ class WebSocketSession : public NotificationSink,
         identity_(std::move(identity)),
         since_(since),
         expiry_timer_(strand_),
-        close_deadline_(strand_) {}
+        close_deadline_(strand_) {
+    assert(context_.now_s && "ServerContext::now_s is required");
+  }
 
   void Start(http::request<http::string_body> upgrade) {
     upgrade_ = std::move(upgrade);
@@ -82,7 +78,7 @@ class WebSocketSession : public NotificationSink,
   // NotificationSink; any thread.
   void RecheckToken() override {
     net::post(strand_, [self = shared_from_this()] {
-      if (self->context_.tokens->IsRevoked(self->identity_)) {
+      if (self->context_.tokens.IsRevoked(self->identity_)) {
         self->Close(websocket::close_code::policy_error, "token revoked");
       }
     });
@@ -144,12 +140,12 @@ class WebSocketSession : public NotificationSink,
     // Register BEFORE the snapshot: every event after the snapshot's seq is
     // then published while we are registered, so none is missed; the ones
     // at or before it that still arrive are dropped in OnLive.
-    registered_ = context_.notifier->Register(username_, shared_from_this());
+    registered_ = context_.notifier.Register(username_, shared_from_this());
     if (!registered_) {
       Close(websocket::close_code::going_away, "server shutting down");
       return;
     }
-    const int64_t ttl_s = identity_.expires_at_s - NowSeconds(context_);
+    const int64_t ttl_s = identity_.expires_at_s - context_.now_s();
     if (ttl_s <= 0) {
       Close(websocket::close_code::policy_error, "token expired");
       return;
@@ -163,7 +159,7 @@ class WebSocketSession : public NotificationSink,
       });
     }
 
-    absl::StatusOr<Ledger::AccountSnapshot> snapshot = context_.ledger->Snapshot(username_);
+    absl::StatusOr<Ledger::AccountSnapshot> snapshot = context_.ledger.Snapshot(username_);
     if (!snapshot.ok()) {
       Close(websocket::close_code::policy_error, "account_not_found");
       return;
@@ -173,7 +169,7 @@ class WebSocketSession : public NotificationSink,
                 EncodeConnected(snapshot->seq, username_, snapshot->balance)),
             /*counted=*/false);
     if (since_.has_value()) {
-      context_.metrics->CountResume();
+      context_.metrics.CountResume();
       replay_cursor_ = std::max<int64_t>(*since_, 0);
     }
     if (since_.has_value() && replay_cursor_ < snapshot_seq_) {
@@ -194,7 +190,7 @@ class WebSocketSession : public NotificationSink,
   }
 
   void ReplayOneChunk() {
-    absl::StatusOr<std::vector<Event>> events = context_.ledger->EventsAfter(
+    absl::StatusOr<std::vector<Event>> events = context_.ledger.EventsAfter(
         username_, replay_cursor_, snapshot_seq_, kResumeEventsPerRead);
     if (!events.ok()) {
       Close(websocket::close_code::internal_error, "resume failed");
@@ -231,7 +227,7 @@ class WebSocketSession : public NotificationSink,
     }
     if (backlog_messages_ > context_.options.websocket_backlog_messages_max ||
         backlog_bytes_ > context_.options.websocket_backlog_bytes_max) {
-      context_.metrics->CountSlowConsumerDisconnect();
+      context_.metrics.CountSlowConsumerDisconnect();
       Close(websocket::close_code::try_again_later, "backlog limit");
     }
   }
@@ -264,7 +260,7 @@ class WebSocketSession : public NotificationSink,
       Abort();
       return;
     }
-    context_.metrics->CountMessagesSent(1);
+    context_.metrics.CountMessagesSent(1);
     if (sent.counted) {
       backlog_messages_--;
       backlog_bytes_ -= sent.text->size();
@@ -337,7 +333,7 @@ class WebSocketSession : public NotificationSink,
   void Unregister() {
     if (!registered_) return;
     registered_ = false;
-    context_.notifier->Unregister(username_, this);
+    context_.notifier.Unregister(username_, this);
   }
 
   const SessionStrand strand_;

@@ -38,6 +38,7 @@
 #include "transport/request_parser.h"
 #include "transport/routes.h"
 #include "transport/server_context.h"
+#include "transport/notifier.h"
 #include "transport/token_authority.h"
 
 namespace sbd::fuzz {
@@ -136,18 +137,19 @@ struct Fixture {
         alice_token(*tokens.Issue("alice", false, 3600, kNowS)),
         admin_token(*tokens.Issue("root", true, 3600, kNowS)) {}
 
-  ServerContext Context(Ledger* ledger) {
-    ServerContext context;
-    context.ledger = ledger;
-    context.metrics = &metrics;
-    context.tokens = &tokens;
+  ServerContext Context(Ledger& ledger) {
+    ServerContext context{.ledger = ledger,
+                          .notifier = notifier,
+                          .metrics = metrics,
+                          .tokens = tokens,
+                          .now_s = [] { return kNowS; }};
     context.options.access_log = false;
-    context.now_s = [] { return kNowS; };
     return context;
   }
 
   TokenAuthority tokens;
   Metrics metrics;
+  Notifier notifier{metrics};
   std::shared_ptr<testing::MemoryEventLog::Store> seed;
   std::unique_ptr<Ledger> shared_ledger;
   std::string alice_token;
@@ -186,7 +188,7 @@ void CheckResponse(const HttpResponse& response, std::string_view input) {
 // the writer thread and are answered through `io`.
 void Handle(Ledger* ledger, const HttpRequest& request, std::string_view input) {
   Fixture& fixture = GetFixture();
-  const ServerContext context = fixture.Context(ledger);
+  const ServerContext context = fixture.Context(*ledger);
   Routes routes(context);
   boost::asio::io_context io;
   std::optional<HttpResponse> answer;
@@ -240,7 +242,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       request.set(http::field::connection, "upgrade");
       request.set(http::field::sec_websocket_key, "dGhlIHNhbXBsZSBub25jZQ==");
       request.set(http::field::sec_websocket_version, "13");
-      const ServerContext context = fixture.Context(fixture.shared_ledger.get());
+      const ServerContext context = fixture.Context(*fixture.shared_ledger);
       Routes routes(context);
       auto grant = routes.AuthorizeWebSocket(request);
       if (auto* response = std::get_if<HttpResponse>(&grant)) {
