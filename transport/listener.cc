@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "transport/access_log.h"
 #include "transport/http_session.h"
+#include "transport/limits.h"
 #include "transport/notifier.h"
 
 namespace sbd {
@@ -14,10 +15,6 @@ namespace {
 
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
-
-// After an accept error (out of file descriptors, ...), wait this long
-// before accepting again instead of spinning.
-constexpr std::chrono::milliseconds kAcceptRetryDelay{50};
 
 }  // namespace
 

@@ -31,10 +31,6 @@ namespace http = beast::http;
 namespace websocket = beast::websocket;
 using tcp = net::ip::tcp;
 
-// The longest the expiry timer is set for: ~100 years, in seconds, far
-// below where steady_clock's nanoseconds overflow.
-constexpr int64_t kExpiryTimerSecondsMax = int64_t{100} * 365 * 24 * 60 * 60;
-
 // True if `text` is {"type":"ping"} (any extra members are tolerated).
 bool IsPing(std::string_view text) {
   boost::system::error_code ec;
@@ -153,7 +149,7 @@ class WebSocketSession : public NotificationSink,
     if (identity_.expires_at_s != kNeverExpires) {
       // Capped so the clock's nanoseconds cannot overflow; a token valid for
       // a century is closed after one.
-      expiry_timer_.expires_after(std::chrono::seconds(std::min(ttl_s, kExpiryTimerSecondsMax)));
+      expiry_timer_.expires_after(std::chrono::seconds(std::min(ttl_s, kWebSocketExpiryTimerSecondsMax)));
       expiry_timer_.async_wait([self = shared_from_this()](beast::error_code wait_ec) {
         if (!wait_ec) self->Close(websocket::close_code::policy_error, "token expired");
       });
