@@ -114,12 +114,12 @@ void HttpSession::OnHeader(beast::error_code error) {
   }
   if (error == http::error::header_limit) {
     HttpResponse response =
-        routes_.Error(ErrorCode::kPayloadTooLarge, "request header fields too large");
+        routes_.Reject(ErrorCode::kPayloadTooLarge, "request header fields too large");
     response.result(http::status::request_header_fields_too_large);
     return Reject(std::move(response));
   }
   if (error == http::error::body_limit) {
-    return Reject(routes_.Error(ErrorCode::kPayloadTooLarge, "request body too large"));
+    return Reject(routes_.Reject(ErrorCode::kPayloadTooLarge, "request body too large"));
   }
   if (error) return Close();  // Timeout, reset, or not HTTP: nothing to answer.
   if (parser_->is_done()) return OnRequest({});
@@ -144,7 +144,7 @@ void HttpSession::ReadBody() {
 
 void HttpSession::OnRequest(beast::error_code error) {
   if (error == http::error::body_limit) {
-    return Reject(routes_.Error(ErrorCode::kPayloadTooLarge, "request body too large"));
+    return Reject(routes_.Reject(ErrorCode::kPayloadTooLarge, "request body too large"));
   }
   if (error) return Close();
   request_ = parser_->release();
@@ -175,7 +175,7 @@ void HttpSession::OnWebSocketGrant(std::variant<Routes::WebSocketGrant, HttpResp
   // Shut down while the account was being opened: the notifier has closed
   // every WebSocket already, so do not start another.
   if (shutting_down_) {
-    return Write(routes_.Error(ErrorCode::kUnavailable, "the server is shutting down"));
+    return Write(routes_.Reject(ErrorCode::kUnavailable, "the server is shutting down"));
   }
   Routes::WebSocketGrant& ok = std::get<Routes::WebSocketGrant>(grant);
   LogAccess(101);

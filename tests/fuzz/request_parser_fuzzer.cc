@@ -35,10 +35,10 @@
 #include "tests/engine/memory_event_log.h"
 #include "tests/fuzz/fuzz_input.h"
 #include "transport/metrics.h"
+#include "transport/notifier.h"
 #include "transport/request_parser.h"
 #include "transport/routes.h"
 #include "transport/server_context.h"
-#include "transport/notifier.h"
 #include "transport/token_authority.h"
 
 namespace sbd::fuzz {
@@ -142,6 +142,8 @@ struct Fixture {
                           .notifier = notifier,
                           .metrics = metrics,
                           .tokens = tokens,
+                          .log = nullptr,
+                          .options = {},
                           .now_s = [] { return kNowS; }};
     context.options.access_log = false;
     return context;
@@ -184,7 +186,8 @@ void CheckResponse(const HttpResponse& response, std::string_view input) {
   if (ec) Fail("answer body is not JSON", input);
 }
 
-// Runs `request` through Routes::Handle on `ledger`; commands complete on
+// Runs `request` through Routes on `ledger` as the session would (Handle,
+// or AuthorizeWebSocket for /ws); commands complete on
 // the writer thread and are answered through `io`.
 void Handle(Ledger* ledger, const HttpRequest& request, std::string_view input) {
   Fixture& fixture = GetFixture();
@@ -192,9 +195,29 @@ void Handle(Ledger* ledger, const HttpRequest& request, std::string_view input) 
   Routes routes(context);
   boost::asio::io_context io;
   std::optional<HttpResponse> answer;
-  routes.Handle(request, boost::asio::make_strand(io),
-                [&answer](HttpResponse response) { answer = std::move(response); });
-  io.run();  // Returns once the posted answer (if any) ran: the work is tracked.
+  if (Routes::IsWebSocketRequest(request)) {
+    // As HttpSession does: a /ws request is authorised for an upgrade,
+    // never handed to Handle.
+    bool granted = false;
+    routes.AuthorizeWebSocket(request, boost::asio::make_strand(io),
+                              [&](std::variant<Routes::WebSocketGrant, HttpResponse> grant) {
+                                if (auto* response = std::get_if<HttpResponse>(&grant)) {
+                                  answer = std::move(*response);
+                                } else if (CanonicalUsername(
+                                               std::get<Routes::WebSocketGrant>(grant).username)
+                                               .ok()) {
+                                  granted = true;
+                                } else {
+                                  Fail("granted a non-canonical user", input);
+                                }
+                              });
+    io.run();
+    if (granted) return;
+  } else {
+    routes.Handle(request, boost::asio::make_strand(io),
+                  [&answer](HttpResponse response) { answer = std::move(response); });
+    io.run();  // Returns once the posted answer (if any) ran: the work is tracked.
+  }
   if (!answer.has_value()) Fail("no answer", input);
   CheckResponse(*answer, input);
 }

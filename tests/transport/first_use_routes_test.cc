@@ -48,6 +48,8 @@ class FirstUseRoutesTest : public ::testing::Test {
                                    .notifier = notifier_,
                                    .metrics = metrics_,
                                    .tokens = tokens_,
+                                   .log = nullptr,
+                                   .options = {},
                                    .now_s = [] { return kNowS; }});
     context_->options.open_accounts_on_first_use = true;
     routes_ = std::make_unique<Routes>(*context_);

@@ -112,6 +112,7 @@ class Harness {
                                    .notifier = *notifier_,
                                    .metrics = metrics_,
                                    .tokens = tokens_,
+                                   .log = nullptr,
                                    .options = options,
                                    .now_s = UnixSeconds});
 
