@@ -47,6 +47,8 @@ class AccessLog {
   // A line, its newline included, is at most this long (longer ones are
   // cut), so it goes out in one write(2) that a pipe takes whole.
   static constexpr size_t kLineBytesMax = PIPE_BUF;
+  static_assert(kAccessLogBufferBytesMax >= kLineBytesMax,
+                "the default buffer must hold at least one whole line");
 
   struct Options {
     int fd = 2;  // stderr.

@@ -162,6 +162,17 @@ inline constexpr std::chrono::milliseconds kRevocationPollInterval{200};
 inline constexpr size_t kHistoryLimitDefault = 5;
 inline constexpr size_t kHistoryLimitMax = 100;
 
+// How the limits above depend on each other.
+static_assert(kWebSocketCloseTimeout <= kWebSocketCloseTimeoutMax,
+              "the default close timeout must be one the flag accepts");
+static_assert(kWebSocketTeardownBytesMax >= kWebSocketClientMessageBytesMax,
+              "the teardown must let a client finish a message it may send");
+static_assert(kHistoryLimitDefault >= 1 && kHistoryLimitDefault <= kHistoryLimitMax,
+              "the default history page must be one a client may ask for");
+static_assert(kRequestBodyBytesMax >= 4 * 1024, "the largest valid body (< 4 KiB) must fit");
+static_assert(kHttpReadChunkBytes <= kRequestHeaderBytesMax,
+              "a read chunk never holds more than one request header may be");
+
 }  // namespace sbd
 
 #endif  // SBD_TRANSPORT_LIMITS_H_

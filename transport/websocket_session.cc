@@ -21,17 +21,12 @@
 #include "transport/limits.h"
 #include "transport/messages.h"
 #include "transport/notifier.h"
+#include "transport/websocket_session_internal.h"
 
 namespace sbd {
-namespace {
 
-namespace net = boost::asio;
-namespace beast = boost::beast;
-namespace http = beast::http;
-namespace websocket = beast::websocket;
-using tcp = net::ip::tcp;
+namespace websocket_internal {
 
-// True if `text` is {"type":"ping"} (any extra members are tolerated).
 bool IsPing(std::string_view text) {
   boost::system::error_code ec;
   boost::json::value value = boost::json::parse(text, ec);
@@ -39,6 +34,23 @@ bool IsPing(std::string_view text) {
   const boost::json::value* type = value.as_object().if_contains("type");
   return type != nullptr && type->is_string() && type->as_string() == "ping";
 }
+
+ClientMessageAction ClassifyClientMessage(bool binary, std::string_view text) {
+  if (binary) return ClientMessageAction::kCloseUnknownData;
+  return IsPing(text) ? ClientMessageAction::kPong : ClientMessageAction::kIgnore;
+}
+
+}  // namespace websocket_internal
+
+namespace {
+
+using websocket_internal::ClientMessageAction;
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace websocket = beast::websocket;
+using tcp = net::ip::tcp;
 
 // One WebSocket connection. Every member below is touched on the strand only
 // (the one the socket's executor is), except `strand_` and the immutable
@@ -114,8 +126,7 @@ class WebSocketSession : public NotificationSink,
     ws_.set_option(websocket::stream_base::decorator([](websocket::response_type& response) {
       response.set(http::field::server, "sbd-ledger");
     }));
-    ws_.read_message_max(kWebSocketClientMessageBytesMax);
-    ws_.text(true);
+    websocket_internal::ApplyClientMessageRules(ws_);
     ws_.async_accept(upgrade_,
                      beast::bind_front_handler(&WebSocketSession::OnAccept, shared_from_this()));
   }
@@ -226,10 +237,22 @@ class WebSocketSession : public NotificationSink,
       context_.metrics.CountSlowConsumerDisconnect();
       Close(websocket::close_code::try_again_later, "backlog limit");
     }
+    // The queue bound: past either limit the session is closing (and its
+    // queues are dropped).
+    assert(phase_ == Phase::kClosing ||
+           (backlog_messages_ <= context_.options.websocket_backlog_messages_max &&
+            backlog_bytes_ <= context_.options.websocket_backlog_bytes_max));
+  }
+
+  // Nothing is queued once a close has started (Close dropped the queue).
+  bool Queueing() const {
+    return phase_ == Phase::kAccepting || phase_ == Phase::kReplaying || phase_ == Phase::kLive;
   }
 
   void Enqueue(std::shared_ptr<const std::string> text, bool counted,
                bool already_counted = false) {
+    assert(Queueing() && "nothing is queued after a close started");
+    assert(text != nullptr);
     if (counted && !already_counted) {
       backlog_messages_++;
       backlog_bytes_ += text->size();
@@ -239,6 +262,9 @@ class WebSocketSession : public NotificationSink,
   }
 
   void DoWrite() {
+    assert(!writing_ && "Beast allows one write in flight");
+    assert(!outbox_.empty());
+    assert(Queueing() && "nothing is written after a close started");
     writing_ = true;
     // Moved out of the outbox so that clearing it (close) never frees the
     // buffer Beast is writing from.
@@ -249,6 +275,7 @@ class WebSocketSession : public NotificationSink,
   }
 
   void OnWrite(beast::error_code ec, size_t /*bytes*/) {
+    assert(writing_ && in_flight_.text != nullptr && "a write completed that was not started");
     writing_ = false;
     Outgoing sent = std::move(in_flight_);
     if (ec) {
@@ -258,6 +285,8 @@ class WebSocketSession : public NotificationSink,
     }
     context_.metrics.CountMessagesSent(1);
     if (sent.counted) {
+      assert(backlog_messages_ >= 1 && backlog_bytes_ >= sent.text->size() &&
+             "a counted message leaves the backlog once");
       backlog_messages_--;
       backlog_bytes_ -= sent.text->size();
     }
@@ -276,12 +305,13 @@ class WebSocketSession : public NotificationSink,
       Finish();
       return;
     }
-    if (ws_.got_binary()) {
+    const ClientMessageAction action = websocket_internal::ClassifyClientMessage(
+        ws_.got_binary(), beast::buffers_to_string(read_buffer_.data()));
+    if (action == ClientMessageAction::kCloseUnknownData) {
       Close(websocket::close_code::unknown_data, "binary frames are not accepted");
-    } else if (phase_ == Phase::kReplaying || phase_ == Phase::kLive) {
-      if (IsPing(beast::buffers_to_string(read_buffer_.data()))) {
-        Enqueue(std::make_shared<const std::string>(EncodePong()), /*counted=*/true);
-      }
+    } else if (action == ClientMessageAction::kPong &&
+               (phase_ == Phase::kReplaying || phase_ == Phase::kLive)) {
+      Enqueue(std::make_shared<const std::string>(EncodePong()), /*counted=*/true);
     }
     read_buffer_.consume(read_buffer_.size());
     // Once closing, async_close reads up to the peer's close frame itself; a
@@ -300,6 +330,7 @@ class WebSocketSession : public NotificationSink,
     expiry_timer_.cancel();
     held_.clear();
     outbox_.clear();
+    assert(!registered_ && held_.empty() && outbox_.empty());
     close_deadline_.expires_after(context_.options.websocket_close_timeout);
     close_deadline_.async_wait([self = shared_from_this()](beast::error_code wait_ec) {
       if (!wait_ec) self->Abort();
