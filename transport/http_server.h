@@ -30,6 +30,7 @@
 #include "transport/listener.h"
 #include "transport/routes.h"
 #include "transport/server_context.h"
+#include "transport/session_registry.h"
 
 namespace sbd {
 

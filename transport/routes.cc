@@ -16,7 +16,6 @@
 #include <utility>
 
 #include "absl/strings/ascii.h"
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "engine/absl_compat.h"
@@ -43,7 +42,6 @@ std::string Printable(std::string_view text) {
 namespace http = boost::beast::http;
 using http::verb;
 
-
 enum class Route {
   kWallet,
   kBalance,
@@ -56,7 +54,7 @@ enum class Route {
   kHealth,
   kMetrics,
   kOpenApi,
-  kWebSocket,
+  kWebSocket,  // Upgraded by the session; listed for OPTIONS, 405 and ServedRoutes.
 };
 
 struct RouteSpec {

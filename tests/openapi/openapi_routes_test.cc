@@ -124,7 +124,8 @@ std::map<std::string, ErrorCode> EngineErrorCodes() {
   return codes;
 }
 
-// Routes::StatusError's code for a failure without an ErrorCode.
+// InternalErrorAnswer's code (Routes::RejectStatus of a failure without an
+// ErrorCode).
 constexpr std::string_view kInternalErrorCode = "internal_error";
 // The header-limit answer: code payload_too_large, with its own status.
 constexpr int kHeaderFieldsTooLargeStatus = 431;
