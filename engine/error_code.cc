@@ -14,31 +14,30 @@ constexpr std::string_view kPayloadUrl = "sbd.ledger/error_code";
 
 struct CodeInfo {
   std::string_view name;
-  int http_status;
   absl::StatusCode status_code;
 };
 
 // One row per ErrorCode, in enum order (API.md, "Errors").
 constexpr CodeInfo kCodes[] = {
-    {"invalid_json", 400, absl::StatusCode::kInvalidArgument},
-    {"missing_fields", 400, absl::StatusCode::kInvalidArgument},
-    {"invalid_amount", 400, absl::StatusCode::kInvalidArgument},
-    {"invalid_username", 400, absl::StatusCode::kInvalidArgument},
-    {"self_transfer", 400, absl::StatusCode::kInvalidArgument},
-    {"insufficient_funds", 400, absl::StatusCode::kFailedPrecondition},
-    {"balance_overflow", 400, absl::StatusCode::kFailedPrecondition},
-    {"invalid_field", 400, absl::StatusCode::kInvalidArgument},
-    {"unauthorized", 401, absl::StatusCode::kUnauthenticated},
-    {"forbidden", 403, absl::StatusCode::kPermissionDenied},
-    {"account_not_found", 404, absl::StatusCode::kNotFound},
-    {"transaction_not_found", 404, absl::StatusCode::kNotFound},
-    {"not_found", 404, absl::StatusCode::kNotFound},
-    {"method_not_allowed", 405, absl::StatusCode::kUnimplemented},
-    {"account_exists", 409, absl::StatusCode::kAlreadyExists},
-    {"transaction_id_conflict", 409, absl::StatusCode::kAlreadyExists},
-    {"payload_too_large", 413, absl::StatusCode::kResourceExhausted},
-    {"rate_limited", 429, absl::StatusCode::kResourceExhausted},
-    {"unavailable", 503, absl::StatusCode::kUnavailable},
+    {"invalid_json", absl::StatusCode::kInvalidArgument},
+    {"missing_fields", absl::StatusCode::kInvalidArgument},
+    {"invalid_amount", absl::StatusCode::kInvalidArgument},
+    {"invalid_username", absl::StatusCode::kInvalidArgument},
+    {"self_transfer", absl::StatusCode::kInvalidArgument},
+    {"insufficient_funds", absl::StatusCode::kFailedPrecondition},
+    {"balance_overflow", absl::StatusCode::kFailedPrecondition},
+    {"invalid_field", absl::StatusCode::kInvalidArgument},
+    {"unauthorized", absl::StatusCode::kUnauthenticated},
+    {"forbidden", absl::StatusCode::kPermissionDenied},
+    {"account_not_found", absl::StatusCode::kNotFound},
+    {"transaction_not_found", absl::StatusCode::kNotFound},
+    {"not_found", absl::StatusCode::kNotFound},
+    {"method_not_allowed", absl::StatusCode::kUnimplemented},
+    {"account_exists", absl::StatusCode::kAlreadyExists},
+    {"transaction_id_conflict", absl::StatusCode::kAlreadyExists},
+    {"payload_too_large", absl::StatusCode::kResourceExhausted},
+    {"rate_limited", absl::StatusCode::kResourceExhausted},
+    {"unavailable", absl::StatusCode::kUnavailable},
 };
 static_assert(std::size(kCodes) == static_cast<size_t>(ErrorCode::kUnavailable) + 1,
               "kCodes must have one row per ErrorCode");
@@ -48,8 +47,6 @@ const CodeInfo& Info(ErrorCode code) { return kCodes[static_cast<size_t>(code)];
 }  // namespace
 
 std::string_view ErrorCodeName(ErrorCode code) { return Info(code).name; }
-
-int ErrorCodeHttpStatus(ErrorCode code) { return Info(code).http_status; }
 
 absl::Status MakeError(ErrorCode code, std::string_view detail) {
   absl::Status status(Info(code).status_code, ToAbsl(detail));

@@ -2,8 +2,8 @@
 // absl::Status so they cross module boundaries the house way.
 //
 // The engine produces the domain codes; the transport produces the
-// transport-level ones (invalid_json, unauthorized, ...) and maps every code to
-// its HTTP status. Thread-safe: pure functions.
+// transport-level ones (invalid_json, unauthorized, ...) and says how HTTP
+// shows each (transport/http_status.h). Thread-safe: pure functions.
 #ifndef SBD_ENGINE_ERROR_CODE_H_
 #define SBD_ENGINE_ERROR_CODE_H_
 
@@ -38,9 +38,6 @@ enum class ErrorCode {
 
 // The wire name: "insufficient_funds", ...
 std::string_view ErrorCodeName(ErrorCode code);
-
-// The HTTP status API.md assigns to the code.
-int ErrorCodeHttpStatus(ErrorCode code);
 
 // A Status with the most specific absl code for `code`, `detail` as its
 // message and `code` attached as a payload.

@@ -18,12 +18,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// How often a writer waiting on a full pipe looks for a shutdown.
-constexpr int kPollTimeoutMs = 100;
-// At shutdown, how long the writer keeps trying before the rest is dropped:
-// a reader that has taken nothing for a second is not reading.
-constexpr std::chrono::seconds kShutdownFlushTimeout{1};
-
 constexpr char kDroppedSuffix[] = " lines dropped (stderr not draining)\n";
 
 uint64_t CountLines(std::string_view bytes) {
@@ -42,11 +36,11 @@ AccessLog::AccessLog(Options options)
 
 AccessLog::~AccessLog() {
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    MutexLock lock(mutex_);
     stopping_ = true;
-    stop_deadline_ = Clock::now() + kShutdownFlushTimeout;
+    stop_deadline_ = Clock::now() + kAccessLogShutdownFlushTimeout;
   }
-  wake_.notify_one();
+  wake_.Signal();
   drain_.join();
 }
 
@@ -55,7 +49,7 @@ void AccessLog::Append(std::string_view line) {
   bool wake = false;
   bool dropped = false;
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    MutexLock lock(mutex_);
     if (buffer_.size() + line.size() + 1 > buffer_bytes_max_) {
       // The buffer holds at least one line (buffer_bytes_max_ >=
       // kLineBytesMax), so the writer is awake and will report this.
@@ -69,7 +63,7 @@ void AccessLog::Append(std::string_view line) {
       if (drain_gathering_ && GatheredEnough()) wake = std::exchange(drain_gathering_, false);
     }
   }
-  if (wake) wake_.notify_one();
+  if (wake) wake_.Signal();
   if (dropped) CountDropped(1);
 }
 
@@ -80,7 +74,7 @@ void AccessLog::CountDropped(uint64_t lines) {
 }
 
 bool AccessLog::StopDeadlinePassed() {
-  std::lock_guard<std::mutex> lock(mutex_);
+  MutexLock lock(mutex_);
   return stopping_ && Clock::now() >= stop_deadline_;
 }
 
@@ -89,10 +83,10 @@ void AccessLog::Drain() {
   for (;;) {
     uint64_t dropped = 0;
     {
-      std::unique_lock<std::mutex> lock(mutex_);
+      MutexLock lock(mutex_);
       while (buffer_.empty() && dropped_unreported_ == 0 && !stopping_) {
         drain_waiting_ = true;
-        wake_.wait(lock);
+        wake_.Wait(mutex_);
       }
       drain_waiting_ = false;
       if (buffer_.empty() && dropped_unreported_ == 0) return;  // Stopping, all written.
@@ -101,7 +95,7 @@ void AccessLog::Drain() {
       const Clock::time_point gather_until = Clock::now() + kAccessLogGatherInterval;
       drain_gathering_ = true;
       while (drain_gathering_ && !stopping_ && dropped_unreported_ == 0 && !GatheredEnough() &&
-             wake_.wait_until(lock, gather_until) == std::cv_status::no_timeout) {
+             wake_.WaitUntil(mutex_, gather_until)) {
       }
       drain_gathering_ = false;
       writing.clear();
@@ -122,7 +116,7 @@ void AccessLog::Drain() {
       CountDropped(CountLines(std::string_view(writing).substr(written, lines_end - written)));
     }
     if (result == WriteResult::kStopped) {
-      std::lock_guard<std::mutex> lock(mutex_);
+      MutexLock lock(mutex_);
       CountDropped(CountLines(buffer_));
       buffer_.clear();
       return;
@@ -140,7 +134,7 @@ AccessLog::WriteResult AccessLog::WriteOut(std::string_view bytes, size_t& writt
       rest = rest.substr(0, newline == std::string_view::npos ? kLineBytesMax : newline + 1);
     }
     pollfd poll_fd{fd_, POLLOUT, 0};
-    const int ready = poll(&poll_fd, 1, kPollTimeoutMs);
+    const int ready = poll(&poll_fd, 1, static_cast<int>(kAccessLogPollTimeout.count()));
     if (ready < 0 && errno != EINTR) return WriteResult::kFailed;
     if (ready <= 0) continue;  // Not writable yet (or a signal): look at the deadline again.
     // POLLERR: a pipe's reader is gone (writing would raise SIGPIPE).

@@ -28,15 +28,14 @@
 #include <atomic>
 #include <chrono>
 #include <climits>
-#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <thread>
 
 #include "absl/base/thread_annotations.h"
+#include "engine/mutex.h"
 #include "transport/limits.h"
 
 namespace sbd {
@@ -48,6 +47,8 @@ class AccessLog {
   // A line, its newline included, is at most this long (longer ones are
   // cut), so it goes out in one write(2) that a pipe takes whole.
   static constexpr size_t kLineBytesMax = PIPE_BUF;
+  static_assert(kAccessLogBufferBytesMax >= kLineBytesMax,
+                "the default buffer must hold at least one whole line");
 
   struct Options {
     int fd = 2;  // stderr.
@@ -80,6 +81,7 @@ class AccessLog {
   bool StopDeadlinePassed();
   // Enough lines buffered to write them now rather than gather more.
   bool GatheredEnough() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) {
+    mutex_.AssertHeld();
     return buffer_.size() >= buffer_bytes_max_ / 2;
   }
   // Counts `lines` lines as dropped (the caller knows they will never be
@@ -92,10 +94,9 @@ class AccessLog {
   bool fd_is_socket_ = false;  // Set by the constructor only.
   std::atomic<uint64_t> dropped_total_{0};
 
-  // std::mutex, not absl::Mutex: Debian's abseil is not TSan-instrumented.
   // Never held during I/O.
-  std::mutex mutex_;
-  std::condition_variable wake_;
+  Mutex mutex_;
+  CondVar wake_;
   std::string buffer_ ABSL_GUARDED_BY(mutex_);  // Whole lines, '\n' ended.
   // Dropped since the last "lines dropped" line.
   uint64_t dropped_unreported_ ABSL_GUARDED_BY(mutex_) = 0;

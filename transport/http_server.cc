@@ -64,15 +64,16 @@ void HttpServer::Start() {
   WaitForNextSignal();
   listener_->Run();
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    MutexLock lock(mutex_);
     threads_running_ = thread_count_;
   }
   for (size_t i = 0; i < thread_count_; ++i) {
     threads_.emplace_back([this] {
       io_.run();
-      std::lock_guard<std::mutex> lock(mutex_);
+      MutexLock lock(mutex_);
+      assert(threads_running_ > 0 && "more io threads ended than started");
       --threads_running_;
-      threads_done_.notify_all();
+      threads_done_.SignalAll();
     });
   }
 }
@@ -92,8 +93,10 @@ void HttpServer::CloseConnections() { sessions_.ShutdownAll(); }
 void HttpServer::Join(std::chrono::milliseconds grace) {
   {
     // io_.run() returns in every thread once no connection is left.
-    std::unique_lock<std::mutex> lock(mutex_);
-    threads_done_.wait_for(lock, grace, [this] { return threads_running_ == 0; });
+    const auto deadline = std::chrono::steady_clock::now() + grace;
+    MutexLock lock(mutex_);
+    while (threads_running_ != 0 && threads_done_.WaitUntil(mutex_, deadline)) {
+    }
   }
   io_.stop();
   for (std::thread& thread : threads_) thread.join();

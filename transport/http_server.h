@@ -15,21 +15,22 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <future>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <thread>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "engine/mutex.h"
 #include "transport/listener.h"
 #include "transport/routes.h"
 #include "transport/server_context.h"
+#include "transport/session_registry.h"
 
 namespace sbd {
 
@@ -77,9 +78,8 @@ class HttpServer {
   std::vector<std::thread> threads_;
   std::promise<int> signal_promise_;
   std::function<void()> on_reload_;  // SIGHUP, if set.
-  // std::mutex, not absl::Mutex: Debian's abseil is not TSan-instrumented.
-  std::mutex mutex_;
-  std::condition_variable threads_done_;
+  Mutex mutex_;
+  CondVar threads_done_;  // Signalled as each io thread ends.
   size_t threads_running_ ABSL_GUARDED_BY(mutex_) = 0;
 };
 

@@ -15,7 +15,8 @@
 #include "absl/strings/str_format.h"
 #include "engine/absl_compat.h"
 #include "transport/access_log.h"
-#include "transport/listener.h"
+#include "transport/limits.h"
+#include "transport/session_registry.h"
 #include "transport/websocket_session.h"
 
 namespace sbd {
@@ -24,16 +25,6 @@ namespace {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
-
-// Bytes asked for per read while waiting for a request.
-constexpr size_t kReadChunkBytes = 4096;
-// After answering a request we will not read (413, 431), the client may still
-// be sending: discard at most this much, for at most kLingerTimeout, so it
-// sees the answer instead of a reset.
-constexpr uint64_t kLingerBytesMax = 1 << 20;
-constexpr std::chrono::seconds kLingerTimeout{2};
-// A response that cannot be written in this long goes to a dead client.
-constexpr std::chrono::seconds kWriteTimeout{30};
 
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 
@@ -82,7 +73,7 @@ void HttpSession::WaitForRequest() {
   if (shutting_down_ || closed_) return Close();
   if (buffer_.size() > 0) return ReadHeader();  // A pipelined request is waiting.
   SetDeadline(context_.options.keep_alive_idle_timeout);
-  socket_.async_read_some(buffer_.prepare(kReadChunkBytes),
+  socket_.async_read_some(buffer_.prepare(kHttpReadChunkBytes),
                           [self = shared_from_this()](beast::error_code error, size_t bytes) {
                             if (error) return self->Close();
                             self->buffer_.commit(bytes);
@@ -123,12 +114,12 @@ void HttpSession::OnHeader(beast::error_code error) {
   }
   if (error == http::error::header_limit) {
     HttpResponse response =
-        routes_.Error(ErrorCode::kPayloadTooLarge, "request header fields too large");
+        routes_.Reject(ErrorCode::kPayloadTooLarge, "request header fields too large");
     response.result(http::status::request_header_fields_too_large);
     return Reject(std::move(response));
   }
   if (error == http::error::body_limit) {
-    return Reject(routes_.Error(ErrorCode::kPayloadTooLarge, "request body too large"));
+    return Reject(routes_.Reject(ErrorCode::kPayloadTooLarge, "request body too large"));
   }
   if (error) return Close();  // Timeout, reset, or not HTTP: nothing to answer.
   if (parser_->is_done()) return OnRequest({});
@@ -153,13 +144,13 @@ void HttpSession::ReadBody() {
 
 void HttpSession::OnRequest(beast::error_code error) {
   if (error == http::error::body_limit) {
-    return Reject(routes_.Error(ErrorCode::kPayloadTooLarge, "request body too large"));
+    return Reject(routes_.Reject(ErrorCode::kPayloadTooLarge, "request body too large"));
   }
   if (error) return Close();
   request_ = parser_->release();
   parser_.reset();
   busy_ = true;
-  if (context_.metrics != nullptr) context_.metrics->CountHttpRequest();
+  context_.metrics.CountHttpRequest();
   // The command may wait for a group commit; the write has its own timeout.
   deadline_ = kNoDeadline;
   if (Routes::IsWebSocketRequest(request_)) return UpgradeToWebSocket();
@@ -184,7 +175,7 @@ void HttpSession::OnWebSocketGrant(std::variant<Routes::WebSocketGrant, HttpResp
   // Shut down while the account was being opened: the notifier has closed
   // every WebSocket already, so do not start another.
   if (shutting_down_) {
-    return Write(routes_.Error(ErrorCode::kUnavailable, "the server is shutting down"));
+    return Write(routes_.Reject(ErrorCode::kUnavailable, "the server is shutting down"));
   }
   Routes::WebSocketGrant& ok = std::get<Routes::WebSocketGrant>(grant);
   LogAccess(101);
@@ -210,7 +201,7 @@ void HttpSession::Write(HttpResponse response) {
   LogAccess(response.result_int());
   response_wire_.clear();
   AppendWireFormat(response, response_wire_);
-  SetDeadline(kWriteTimeout);
+  SetDeadline(kHttpWriteTimeout);
   asio::async_write(socket_, asio::buffer(response_wire_),
                     [self = shared_from_this(), close = !keep_alive](
                         beast::error_code error, size_t) { self->OnWrite(close, error); });
@@ -238,11 +229,11 @@ void HttpSession::Linger() {
   if (closed_) return;
   beast::error_code ignored;
   socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
-  SetDeadline(kLingerTimeout);
+  SetDeadline(kHttpLingerTimeout);
   socket_.async_read_some(asio::buffer(linger_buffer_),
                           [self = shared_from_this()](beast::error_code error, size_t bytes) {
                             self->lingered_bytes_ += bytes;
-                            if (error || self->lingered_bytes_ > kLingerBytesMax)
+                            if (error || self->lingered_bytes_ > kHttpLingerBytesMax)
                               return self->Close();
                             self->Linger();
                           });

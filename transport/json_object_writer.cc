@@ -1,6 +1,7 @@
 #include "transport/json_object_writer.h"
 
 #include <array>
+#include <cassert>
 #include <boost/json/serializer.hpp>
 #include <boost/json/string_view.hpp>
 #include <charconv>
@@ -23,6 +24,7 @@ constexpr std::array<bool, 256> kEscaped = [] {
 JsonObjectWriter::JsonObjectWriter() {
   out_.reserve(256);
   out_.push_back('{');
+  open_.push_back('{');
 }
 
 JsonObjectWriter& JsonObjectWriter::String(std::string_view key, std::string_view value) {
@@ -48,20 +50,48 @@ JsonObjectWriter& JsonObjectWriter::Bool(std::string_view key, bool value) {
 JsonObjectWriter& JsonObjectWriter::BeginObject(std::string_view key) {
   Key(key);
   out_.push_back('{');
+  open_.push_back('{');
   return *this;
 }
 
 JsonObjectWriter& JsonObjectWriter::EndObject() {
+  assert(open_.size() > 1 && open_.back() == '{' && "EndObject without an open nested object");
   out_.push_back('}');
+  open_.pop_back();
+  return *this;
+}
+
+JsonObjectWriter& JsonObjectWriter::BeginArray(std::string_view key) {
+  Key(key);
+  out_.push_back('[');
+  open_.push_back('[');
+  return *this;
+}
+
+JsonObjectWriter& JsonObjectWriter::BeginElement() {
+  assert(!open_.empty() && open_.back() == '[' && "BeginElement outside an array");
+  if (out_.back() != '[') out_.push_back(',');
+  out_.push_back('{');
+  open_.push_back('{');
+  return *this;
+}
+
+JsonObjectWriter& JsonObjectWriter::EndArray() {
+  assert(!open_.empty() && open_.back() == '[' && "EndArray without an open array");
+  out_.push_back(']');
+  open_.pop_back();
   return *this;
 }
 
 std::string JsonObjectWriter::Finish() {
+  assert(open_ == "{" && "Finish with a nested object or array still open");
   out_.push_back('}');
+  open_.clear();
   return std::move(out_);
 }
 
 void JsonObjectWriter::Key(std::string_view key) {
+  assert(!open_.empty() && open_.back() == '{' && "a member outside an object");
   if (out_.back() != '{') out_.push_back(',');
   AppendString(key);
   out_.push_back(':');

@@ -1,7 +1,8 @@
 // JsonObjectWriter: one JSON object written straight into a string, members
-// in call order. Keys and numbers are written directly; every string value
-// goes through Boost.JSON's serializer, so escaping is the library's, not
-// ours. No DOM and no allocation per member: about 2.5x faster than building
+// in call order (nested objects and arrays of objects too): the one way the
+// server writes its answers and messages. Keys and numbers are written
+// directly; every string value goes through Boost.JSON's serializer, so
+// escaping is the library's, not ours. No DOM and no allocation per member: about 2.5x faster than building
 // a boost::json::object, for what is written per transfer (the two WebSocket
 // messages on the writer thread, the HTTP answer).
 //
@@ -27,6 +28,11 @@ class JsonObjectWriter {
   // Members after this go into the nested object `key`, until EndObject.
   JsonObjectWriter& BeginObject(std::string_view key);
   JsonObjectWriter& EndObject();
+  // Elements after this go into the array `key`, until EndArray; each element
+  // is an object, opened by BeginElement and closed by EndObject.
+  JsonObjectWriter& BeginArray(std::string_view key);
+  JsonObjectWriter& BeginElement();
+  JsonObjectWriter& EndArray();
 
   // Closes the object and hands over its text; the writer is spent.
   std::string Finish();
@@ -36,6 +42,8 @@ class JsonObjectWriter {
   void AppendString(std::string_view text);
 
   std::string out_;
+  // Open objects and arrays, innermost last ('{' or '['): what may follow.
+  std::string open_;
 };
 
 }  // namespace sbd

@@ -9,12 +9,35 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 
 namespace sbd {
 
 // Open TCP connections (HTTP and WebSocket). Each costs a socket and a few
 // KiB; 10k keeps the server well inside a default fd limit raised to 16k.
 inline constexpr size_t kConnectionsMax = 10'000;
+
+// After an accept error (out of file descriptors, ...), the listener waits
+// this long before accepting again instead of spinning. Not a flag: short
+// enough to be unnoticeable once descriptors free up, long enough not to burn
+// a core while they do not.
+inline constexpr std::chrono::milliseconds kAcceptRetryDelay{50};
+
+// Bytes an HTTP session asks for per read while waiting for a request: a
+// whole request with a JWT (< 1 KiB) fits in one. Not a flag: a buffer size.
+inline constexpr size_t kHttpReadChunkBytes = 4096;
+
+// After answering a request it will not read (413, 431), the session lets
+// the client finish sending: it discards at most this much, for at most
+// kHttpLingerTimeout, so the client sees the answer instead of a reset. Not
+// flags: they only bound what a refused client may still cost.
+inline constexpr uint64_t kHttpLingerBytesMax = 1 << 20;
+inline constexpr std::chrono::seconds kHttpLingerTimeout{2};
+
+// A response that cannot be written in this long goes to a dead client
+// (the connection is closed). Not a flag: our answers are small, and only a
+// peer that stopped reading reaches it.
+inline constexpr std::chrono::seconds kHttpWriteTimeout{30};
 
 // Request body. The largest valid body (note 500 chars, id 128) is < 4 KiB;
 // 64 KiB leaves room without letting one request pin memory.
@@ -56,6 +79,16 @@ inline constexpr std::chrono::seconds kWebSocketCloseTimeoutMax{3600};
 // within this long. Not a flag: the request was already bounded by the HTTP
 // read timeout, and only a peer that stopped reading at once can reach this.
 inline constexpr std::chrono::seconds kWebSocketAcceptTimeout{10};
+
+// The longest a WebSocket's token-expiry timer is set for: ~100 years, in
+// seconds, far below where steady_clock's nanoseconds overflow (a token valid
+// longer is closed after a century). Not a flag: a representation bound.
+inline constexpr int64_t kWebSocketExpiryTimerSecondsMax = int64_t{100} * 365 * 24 * 60 * 60;
+static_assert(kWebSocketExpiryTimerSecondsMax <
+                  std::chrono::duration_cast<std::chrono::seconds>(
+                      std::chrono::steady_clock::duration::max())
+                      .count(),
+              "the expiry timer must not overflow the clock");
 
 // Client messages. A client only ever sends {"type":"ping"} (API.md); a small
 // cap keeps a hostile client from making the server buffer megabytes. Past it
@@ -108,10 +141,37 @@ inline constexpr size_t kAccessLogBufferBytesMax = 1024 * 1024;
 // once to a human, and the buffer (~25k lines) cannot fill within it.
 inline constexpr std::chrono::milliseconds kAccessLogGatherInterval{20};
 
+// How often the access log's writer, waiting for a full pipe to take more,
+// looks whether the shutdown deadline has passed. Not a flag: it only bounds
+// how late the writer notices a shutdown.
+inline constexpr std::chrono::milliseconds kAccessLogPollTimeout{100};
+
+// At shutdown, how long the access log's writer keeps writing before the
+// rest is dropped (and counted): a reader that has taken nothing for a second
+// is not reading, and the process must not hang on it. Not a flag: shutdown
+// is already bounded by the server's grace period.
+inline constexpr std::chrono::seconds kAccessLogShutdownFlushTimeout{1};
+
+// How often the revocation watcher checks the --revoked-tokens file's stamp:
+// well inside API.md's "closed within a second of the reload", and a stat()
+// five times a second costs nothing. Not a flag: SIGHUP reloads at once.
+inline constexpr std::chrono::milliseconds kRevocationPollInterval{200};
+
 // GET /sbd_tokens/transactions: limit 1..100, default 5. Not flags: API.md
 // fixes them.
 inline constexpr size_t kHistoryLimitDefault = 5;
 inline constexpr size_t kHistoryLimitMax = 100;
+
+// How the limits above depend on each other.
+static_assert(kWebSocketCloseTimeout <= kWebSocketCloseTimeoutMax,
+              "the default close timeout must be one the flag accepts");
+static_assert(kWebSocketTeardownBytesMax >= kWebSocketClientMessageBytesMax,
+              "the teardown must let a client finish a message it may send");
+static_assert(kHistoryLimitDefault >= 1 && kHistoryLimitDefault <= kHistoryLimitMax,
+              "the default history page must be one a client may ask for");
+static_assert(kRequestBodyBytesMax >= 4 * 1024, "the largest valid body (< 4 KiB) must fit");
+static_assert(kHttpReadChunkBytes <= kRequestHeaderBytesMax,
+              "a read chunk never holds more than one request header may be");
 
 }  // namespace sbd
 

@@ -3,11 +3,11 @@
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/socket_base.hpp>
-#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "transport/access_log.h"
 #include "transport/http_session.h"
+#include "transport/limits.h"
 #include "transport/notifier.h"
 
 namespace sbd {
@@ -16,42 +16,7 @@ namespace {
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 
-// After an accept error (out of file descriptors, ...), wait this long
-// before accepting again instead of spinning.
-constexpr std::chrono::milliseconds kAcceptRetryDelay{50};
-
 }  // namespace
-
-uint64_t SessionRegistry::Add(const std::weak_ptr<HttpSession>& session, size_t limit) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  if (sessions_.size() >= limit) return 0;
-  const uint64_t id = next_id_++;
-  sessions_.emplace(id, session);
-  return id;
-}
-
-void SessionRegistry::Remove(uint64_t id) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  sessions_.erase(id);
-}
-
-size_t SessionRegistry::size() const {
-  std::lock_guard<std::mutex> lock(mutex_);
-  return sessions_.size();
-}
-
-void SessionRegistry::ShutdownAll() {
-  std::vector<std::shared_ptr<HttpSession>> open;
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    for (auto& [id, weak] : sessions_) {
-      if (auto session = weak.lock()) open.push_back(std::move(session));
-    }
-  }
-  // Outside the lock: dropping the last reference runs ~HttpSession, which
-  // takes the lock.
-  for (auto& session : open) session->Shutdown();
-}
 
 Listener::Listener(asio::io_context& io, const ServerContext& context, Routes& routes,
                    SessionRegistry& sessions)
@@ -126,7 +91,7 @@ void Listener::OnAccept(boost::system::error_code error, SessionSocket socket) {
   socket.set_option(tcp::no_delay(true), ignored);
   auto session = std::make_shared<HttpSession>(std::move(socket), context_, routes_, sessions_);
   // Open WebSockets hold a socket too, so they count against the same limit.
-  const size_t websockets = context_.notifier != nullptr ? context_.notifier->SessionCount() : 0;
+  const size_t websockets = context_.notifier.SessionCount();
   const size_t limit = context_.options.connections_max > websockets
                            ? context_.options.connections_max - websockets
                            : 0;

@@ -1,15 +1,14 @@
 // Listener: accepts TCP connections and starts an HttpSession for each, up to
 // ServerOptions::connections_max open connections, HTTP and WebSocket
 // together (beyond that a new connection is closed at once: HTTP has no room
-// for an error before the request is read). It keeps a registry of the open
-// HTTP sessions so a shutdown can close the idle ones and let the busy ones
-// finish their response.
+// for an error before the request is read). Each session it starts goes
+// into the SessionRegistry, so a shutdown can close the idle ones and let the
+// busy ones finish their response. WebSocket connections leave the registry
+// when the session hands the socket to the WebSocket side; from then on the
+// Notifier counts them.
 //
-// WebSocket connections leave the registry when the session hands the socket
-// to the WebSocket side; from then on the Notifier counts them.
-//
-// Thread-safety: Stop and ShutdownSessions may be called from any thread;
-// the registry is guarded by a mutex never held during I/O.
+// Thread-safety: Stop may be called from any thread; accepting runs on the
+// listener's strand.
 #ifndef SBD_TRANSPORT_LISTENER_H_
 #define SBD_TRANSPORT_LISTENER_H_
 
@@ -20,35 +19,14 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 
-#include "absl/base/thread_annotations.h"
-#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "transport/routes.h"
 #include "transport/server_context.h"
+#include "transport/session_registry.h"
 #include "transport/session_strand.h"
 
 namespace sbd {
-
-class HttpSession;
-
-// The open HTTP sessions (thread-safe).
-class SessionRegistry {
- public:
-  // Returns the id to Remove with, or 0 if `limit` sessions are open.
-  uint64_t Add(const std::weak_ptr<HttpSession>& session, size_t limit);
-  void Remove(uint64_t id);
-  size_t size() const;
-  // Asks every open session to close once its current request is answered.
-  void ShutdownAll();
-
- private:
-  // std::mutex, not absl::Mutex: Debian's abseil is not TSan-instrumented.
-  mutable std::mutex mutex_;
-  uint64_t next_id_ ABSL_GUARDED_BY(mutex_) = 1;
-  absl::flat_hash_map<uint64_t, std::weak_ptr<HttpSession>> sessions_ ABSL_GUARDED_BY(mutex_);
-};
 
 class Listener : public std::enable_shared_from_this<Listener> {
  public:

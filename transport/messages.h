@@ -2,7 +2,7 @@
 // by the Notifier (live and resumed delivery) and by sbd-replay
 // --notifications, so both always say exactly the same bytes.
 //
-// Thread-safe: pure functions. Output JSON is written with Boost.JSON.
+// Thread-safe: pure functions. Output JSON is written with JsonObjectWriter.
 #ifndef SBD_TRANSPORT_MESSAGES_H_
 #define SBD_TRANSPORT_MESSAGES_H_
 

@@ -8,6 +8,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/string_view.h"
 #include "engine/absl_compat.h"
+#include "engine/limits.h"
 
 namespace sbd {
 namespace {
@@ -33,6 +34,8 @@ static_assert(static_cast<size_t>(ErrorCode::kUnavailable) + 1 == kErrorCodes.si
 // Batch sizes: powers of two up to the ledger's batch_size_max.
 constexpr std::array<double, 13> kBatchSizeBuckets = {1,   2,   4,   8,    16,   32,  64,
                                                       128, 256, 512, 1024, 2048, 4096};
+static_assert(kBatchSizeBuckets.back() >= kBatchSizeMax,
+              "the batch-size buckets must reach the engine's default batch limit");
 // Commit latency, seconds: 50 us (a batch without fsync) to 1 s (a stalled
 // disk).
 constexpr std::array<double, 14> kCommitLatencyBuckets = {

@@ -23,7 +23,7 @@ Notifier::~Notifier() = default;
 
 bool Notifier::Register(std::string_view username, std::shared_ptr<NotificationSink> sink) {
   {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     if (closing_) return false;
     std::shared_ptr<const SinkList>& list = sessions_[ToAbsl(username)];
     auto grown = list ? std::make_shared<SinkList>(*list) : std::make_shared<SinkList>();
@@ -39,7 +39,7 @@ void Notifier::Unregister(std::string_view username, const NotificationSink* sin
   // Released after the lock: the last reference may destroy the session.
   std::shared_ptr<NotificationSink> removed;
   {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     auto it = sessions_.find(ToAbsl(username));
     if (it == sessions_.end()) return;
     auto shrunk = std::make_shared<SinkList>();
@@ -64,7 +64,7 @@ void Notifier::Unregister(std::string_view username, const NotificationSink* sin
 
 void Notifier::CloseAll() {
   {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     closing_ = true;
   }
   ForEachSink([](NotificationSink& sink) { sink.GoAway(); });
@@ -79,7 +79,7 @@ void Notifier::ForEachSink(absl::FunctionRef<void(NotificationSink&)> call) {
   // methods post and return, but never under our mutex.
   std::vector<std::shared_ptr<const SinkList>> lists;
   {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     lists.reserve(sessions_.size());
     for (const auto& [username, list] : sessions_) lists.push_back(list);
   }
@@ -101,7 +101,7 @@ void Notifier::OnEvents(absl::Span<const Event> events) {
   };
   std::vector<Recipient> recipients;
   {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     for (const Event& event : events) {
       if (!IsNotified(event)) continue;
       for (const std::string* account : {&event.from_account, &event.to_account}) {

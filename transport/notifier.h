@@ -18,7 +18,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -28,6 +27,7 @@
 #include "absl/functional/function_ref.h"
 #include "absl/types/span.h"
 #include "engine/event.h"
+#include "engine/mutex.h"
 #include "engine/subscriber.h"
 #include "transport/metrics.h"
 
@@ -98,9 +98,7 @@ class Notifier : public Subscriber {
 
   Metrics& metrics_;
 
-  // std::mutex, not absl::Mutex: Debian's abseil is not built with TSan,
-  // which then cannot see absl::Mutex's ordering and reports false races.
-  mutable std::mutex mutex_;
+  mutable Mutex mutex_;
   // Copy-on-write lists: OnEvents copies a pointer under the lock and walks
   // the list after releasing it; Register/Unregister (rare) build a new list.
   absl::flat_hash_map<std::string, std::shared_ptr<const SinkList>> sessions_

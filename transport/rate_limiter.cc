@@ -11,7 +11,7 @@ RateLimiter::RateLimiter(double rate_per_s)
 
 absl::Duration RateLimiter::Acquire(std::string_view user, absl::Time now) {
   if (!enabled()) return absl::ZeroDuration();
-  std::lock_guard<std::mutex> lock(mutex_);
+  MutexLock lock(mutex_);
   auto [it, inserted] = buckets_.try_emplace(ToAbsl(user));
   Bucket& bucket = it->second;
   if (inserted) {

@@ -8,13 +8,13 @@
 #ifndef SBD_TRANSPORT_RATE_LIMITER_H_
 #define SBD_TRANSPORT_RATE_LIMITER_H_
 
-#include <mutex>
 #include <string>
 #include <string_view>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/time/time.h"
+#include "engine/mutex.h"
 
 namespace sbd {
 
@@ -36,8 +36,7 @@ class RateLimiter {
   };
   const double rate_per_s_;
   const double burst_;  // 2N.
-  // std::mutex, not absl::Mutex: Debian's abseil is not TSan-instrumented.
-  std::mutex mutex_;
+  Mutex mutex_;
   absl::flat_hash_map<std::string, Bucket> buckets_ ABSL_GUARDED_BY(mutex_);
 };
 

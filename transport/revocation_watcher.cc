@@ -12,30 +12,29 @@ RevocationWatcher::RevocationWatcher(RevokedTokens& revoked, AccessLog& log,
 
 RevocationWatcher::~RevocationWatcher() {
   {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     stopping_ = true;
   }
-  wakeup_.notify_all();
+  wakeup_.SignalAll();
   thread_.join();
 }
 
 void RevocationWatcher::RequestReload() {
   {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     reload_requested_ = true;
   }
-  wakeup_.notify_all();
+  wakeup_.SignalAll();
 }
 
 void RevocationWatcher::Run() {
   while (true) {
     bool requested = false;
     {
-      std::unique_lock lock(mutex_);
-      wakeup_.wait_for(lock, kRevocationPollInterval,
-                       [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) {
-                         return stopping_ || reload_requested_;
-                       });
+      const auto deadline = std::chrono::steady_clock::now() + kRevocationPollInterval;
+      MutexLock lock(mutex_);
+      while (!stopping_ && !reload_requested_ && wakeup_.WaitUntil(mutex_, deadline)) {
+      }
       if (stopping_) return;
       requested = std::exchange(reload_requested_, false);
     }

@@ -14,20 +14,16 @@
 #define SBD_TRANSPORT_REVOCATION_WATCHER_H_
 
 #include <chrono>
-#include <condition_variable>
 #include <functional>
-#include <mutex>
 #include <thread>
 
 #include "absl/base/thread_annotations.h"
+#include "engine/mutex.h"
 #include "transport/access_log.h"
+#include "transport/limits.h"
 #include "transport/revoked_tokens.h"
 
 namespace sbd {
-
-// How often the file's stamp is checked: well inside API.md's "closed within
-// a second of the reload", and a stat() five times a second costs nothing.
-inline constexpr std::chrono::milliseconds kRevocationPollInterval{200};
 
 class RevocationWatcher {
  public:
@@ -46,8 +42,8 @@ class RevocationWatcher {
   RevokedTokens& revoked_;
   AccessLog& log_;
   const std::function<void()> on_change_;
-  std::mutex mutex_;
-  std::condition_variable wakeup_;
+  Mutex mutex_;
+  CondVar wakeup_;  // RequestReload and the destructor wake Run early.
   bool reload_requested_ ABSL_GUARDED_BY(mutex_) = false;
   bool stopping_ ABSL_GUARDED_BY(mutex_) = false;
   std::thread thread_;  // Last: started once everything above exists.

@@ -22,7 +22,7 @@ absl::StatusOr<std::unique_ptr<RevokedTokens>> RevokedTokens::Open(std::string p
   std::unique_ptr<RevokedTokens> revoked(new RevokedTokens(std::move(path)));
   auto read = revoked->Read();
   if (!read.ok()) return read.status();
-  std::lock_guard lock(revoked->mutex_);
+  MutexLock lock(revoked->mutex_);
   revoked->ids_ = std::move(read->first);
   revoked->stamp_ = read->second;
   return revoked;
@@ -68,7 +68,7 @@ RevokedTokens::Read() const {
 bool RevokedTokens::IsRevoked(std::string_view token_id) const {
   std::shared_ptr<const IdSet> ids;
   {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     ids = ids_;
   }
   return ids->contains(absl::string_view(token_id.data(), token_id.size()));
@@ -76,7 +76,7 @@ bool RevokedTokens::IsRevoked(std::string_view token_id) const {
 
 absl::StatusOr<bool> RevokedTokens::Reload() {
   auto read = Read();
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   if (!read.ok()) {
     // Not retried until the file changes again.
     stamp_ = StampNow();
@@ -90,12 +90,12 @@ absl::StatusOr<bool> RevokedTokens::Reload() {
 
 bool RevokedTokens::FileChanged() const {
   const FileStamp now = StampNow();
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   return !(now == stamp_);
 }
 
 size_t RevokedTokens::size() const {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   return ids_->size();
 }
 

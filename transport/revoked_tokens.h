@@ -19,13 +19,13 @@
 #include <cstdint>
 #include <ctime>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <string_view>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
+#include "engine/mutex.h"
 
 namespace sbd {
 
@@ -73,7 +73,7 @@ class RevokedTokens {
   absl::StatusOr<std::pair<std::shared_ptr<const IdSet>, FileStamp>> Read() const;
 
   const std::string path_;
-  mutable std::mutex mutex_;
+  mutable Mutex mutex_;
   std::shared_ptr<const IdSet> ids_ ABSL_GUARDED_BY(mutex_);
   FileStamp stamp_ ABSL_GUARDED_BY(mutex_);
 };

@@ -8,9 +8,6 @@
 #include <boost/beast/http/status.hpp>
 #include <boost/beast/http/verb.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
-#include <boost/json/array.hpp>
-#include <boost/json/object.hpp>
-#include <boost/json/serialize.hpp>
 #include <boost/url/decode_view.hpp>
 #include <boost/url/parse.hpp>
 #include <cassert>
@@ -19,12 +16,12 @@
 #include <utility>
 
 #include "absl/strings/ascii.h"
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "engine/absl_compat.h"
 #include "engine/validation.h"
-#include "transport/json_object_writer.h"
+#include "transport/answers.h"
+#include "transport/authentication.h"
 #include "transport/openapi_document.h"
 #include "transport/request_parser.h"
 #include "transport/wallet_page.h"
@@ -45,9 +42,6 @@ std::string Printable(std::string_view text) {
 namespace http = boost::beast::http;
 using http::verb;
 
-constexpr std::string_view kJsonType = "application/json";
-constexpr std::string_view kInsufficientFundsDetail = "Insufficient sbd_tokens";
-
 enum class Route {
   kWallet,
   kBalance,
@@ -60,7 +54,7 @@ enum class Route {
   kHealth,
   kMetrics,
   kOpenApi,
-  kWebSocket,
+  kWebSocket,  // Upgraded by the session; listed for OPTIONS, 405 and ServedRoutes.
 };
 
 struct RouteSpec {
@@ -96,19 +90,6 @@ bool NeedsCallerAccount(Route route) {
 
 bool IsAccountNotFound(const absl::Status& status) {
   return ErrorCodeOf(status) == ErrorCode::kAccountNotFound;
-}
-
-HttpResponse MakeResponse(http::status status, std::string_view content_type, std::string body) {
-  HttpResponse response;
-  response.result(status);
-  response.set(http::field::content_type, content_type);
-  response.body() = std::move(body);
-  return response;
-}
-
-HttpResponse JsonResponse(const boost::json::object& object,
-                          http::status status = http::status::ok) {
-  return MakeResponse(status, kJsonType, boost::json::serialize(object));
 }
 
 // A non-negative decimal integer (no sign, no spaces, fits int64_t).
@@ -159,49 +140,6 @@ std::optional<boost::urls::pct_string_view> EncodedPath(const HttpRequest& reque
   return parsed->encoded_path();
 }
 
-boost::json::object TransactionEntry(const Event& event, std::string_view account) {
-  boost::json::object entry;
-  int64_t new_balance = event.to_balance;
-  if (event.type == EventType::kTokensMinted) {
-    entry["type"] = "mint";
-    entry["from"] = event.actor;
-  } else if (event.from_account == account) {
-    entry["type"] = "send";
-    entry["to"] = event.to_account;
-    new_balance = event.from_balance;
-  } else {
-    entry["type"] = "receive";
-    entry["from"] = event.from_account;
-  }
-  entry["amount"] = event.amount;
-  entry["new_balance"] = new_balance;
-  entry["transaction_id"] = event.transaction_id;
-  entry["seq"] = event.seq;
-  entry["timestamp"] = FormatTimestamp(event.timestamp_ms);
-  if (!event.note.empty()) entry["note"] = event.note;
-  return entry;
-}
-
-// The answer of a send and of an admin transfer (API.md: the send answer,
-// `from_user` the debited account).
-HttpResponse TransferAnswer(const CommandResult& result, Metrics* metrics) {
-  const Event& event = result.event;
-  if (!result.duplicate && metrics != nullptr) metrics->CountTransfer();
-  // Written directly, not through a json::object: this is the answer of
-  // every transfer.
-  JsonObjectWriter body;
-  body.String("status", "success")
-      .String("from_user", event.from_account)
-      .String("to_user", event.to_account)
-      .Number("amount", event.amount)
-      .String("transaction_id", event.transaction_id)
-      .Number("new_balance", event.from_balance)
-      .Number("seq", event.seq)
-      .String("timestamp", FormatTimestamp(event.timestamp_ms));
-  if (result.duplicate) body.Bool("duplicate", true);
-  return MakeResponse(http::status::ok, kJsonType, body.Finish());
-}
-
 }  // namespace
 
 std::vector<Routes::ServedRoute> Routes::ServedRoutes() {
@@ -218,31 +156,23 @@ std::vector<Routes::ServedRoute> Routes::ServedRoutes() {
 Routes::Routes(const ServerContext& context)
     : context_(context), rate_limiter_(context.options.rate_limit_per_s) {}
 
-HttpResponse Routes::Error(ErrorCode code, std::string_view detail, int64_t retry_after_s) const {
-  if (context_.metrics != nullptr) context_.metrics->CountRejection(code);
-  if (code == ErrorCode::kInsufficientFunds) detail = kInsufficientFundsDetail;
-  boost::json::object body;
-  body["status"] = "error";
-  body["code"] = ErrorCodeName(code);
-  body["detail"] = detail;
-  HttpResponse response = JsonResponse(body, static_cast<http::status>(ErrorCodeHttpStatus(code)));
-  if (code == ErrorCode::kUnavailable || code == ErrorCode::kRateLimited) {
-    response.set(http::field::retry_after, std::to_string(std::max<int64_t>(1, retry_after_s)));
-  }
-  // RFC 6750 §3: a 401 names the scheme the client should authenticate with.
-  if (code == ErrorCode::kUnauthorized) response.set(http::field::www_authenticate, "Bearer");
-  return response;
+HttpResponse Routes::Reject(ErrorCode code, std::string_view detail, int64_t retry_after_s) const {
+  context_.metrics.CountRejection(code);
+  return ErrorAnswer(code, detail, retry_after_s);
 }
 
-HttpResponse Routes::StatusError(const absl::Status& status) const {
+HttpResponse Routes::RejectStatus(const absl::Status& status) const {
+  assert(!status.ok() && "only a failure is rejected");
   if (std::optional<ErrorCode> code = ErrorCodeOf(status)) {
-    return Error(*code, ToStd(status.message()));
+    return Reject(*code, ToStd(status.message()));
   }
-  boost::json::object body;
-  body["status"] = "error";
-  body["code"] = "internal_error";
-  body["detail"] = status.ToString();
-  return JsonResponse(body, http::status::internal_server_error);
+  return InternalErrorAnswer(status);
+}
+
+HttpResponse Routes::AnswerTransfer(const CommandResult& result) const {
+  // A duplicate moved nothing: only the first answer counts.
+  if (!result.duplicate) context_.metrics.CountTransfer();
+  return TransferAnswer(result);
 }
 
 bool Routes::IsWebSocketRequest(const HttpRequest& request) {
@@ -252,64 +182,18 @@ bool Routes::IsWebSocketRequest(const HttpRequest& request) {
   return path.has_value() && **path == kWebSocketPath;
 }
 
-absl::StatusOr<Identity> Routes::Authenticate(const HttpRequest& request) const {
-  // Two credentials are ambiguous: a proxy in front of us may have checked
-  // or logged the other one, so neither is picked.
-  if (request.count(http::field::authorization) > 1) {
-    return MakeError(ErrorCode::kInvalidField, "more than one Authorization header");
-  }
-  auto header = request.find(http::field::authorization);
-  if (header == request.end()) {
-    return MakeError(ErrorCode::kUnauthorized, "missing Authorization: Bearer token");
-  }
-  absl::string_view value =
-      absl::StripAsciiWhitespace(absl::string_view(header->value().data(), header->value().size()));
-  constexpr absl::string_view kScheme = "bearer ";
-  if (value.size() <= kScheme.size() || !absl::StartsWithIgnoreCase(value, kScheme)) {
-    return MakeError(ErrorCode::kUnauthorized, "the Authorization header must be Bearer <token>");
-  }
-  value.remove_prefix(kScheme.size());
-  return context_.tokens->Verify(ToStd(absl::StripLeadingAsciiWhitespace(value)), context_.now_s());
-}
-
-absl::StatusOr<std::string> Routes::AuthenticateAccount(const HttpRequest& request) const {
-  absl::StatusOr<Identity> identity = Authenticate(request);
-  if (!identity.ok()) return identity.status();
-  absl::StatusOr<std::string> account = CanonicalUsername(identity->subject);
-  if (!account.ok()) return account.status();
-  absl::StatusOr<int64_t> balance = context_.ledger->Balance(*account);
-  if (!balance.ok()) return balance.status();
-  return account;
-}
-
-absl::StatusOr<Identity> Routes::AuthenticateAdmin(const HttpRequest& request) const {
-  absl::StatusOr<Identity> identity = Authenticate(request);
-  if (!identity.ok()) return identity.status();
-  if (!identity->admin) return MakeError(ErrorCode::kForbidden, "this route needs role admin");
-  return identity;
-}
-
-absl::StatusOr<Identity> Routes::AuthenticateTransferIssuer(const HttpRequest& request) const {
-  absl::StatusOr<Identity> identity = Authenticate(request);
-  if (!identity.ok()) return identity.status();
-  if (!identity->admin && !identity->service) {
-    return MakeError(ErrorCode::kForbidden, "this route needs role admin or service");
-  }
-  return identity;
-}
-
 std::optional<std::string> Routes::FirstUseAccount(const Identity& identity) const {
   if (!context_.options.open_accounts_on_first_use || identity.admin || identity.service) {
     return std::nullopt;
   }
   absl::StatusOr<std::string> account = CanonicalUsername(identity.subject);
   if (!account.ok()) return std::nullopt;  // The route answers invalid_username.
-  if (!IsAccountNotFound(context_.ledger->Balance(*account).status())) return std::nullopt;
+  if (!IsAccountNotFound(context_.ledger.Balance(*account).status())) return std::nullopt;
   return *std::move(account);
 }
 
 std::optional<std::string> Routes::FirstUseAccount(const HttpRequest& request) const {
-  absl::StatusOr<Identity> identity = Authenticate(request);
+  absl::StatusOr<Identity> identity = Authenticate(request, context_);
   if (!identity.ok()) return std::nullopt;  // The route answers 401.
   return FirstUseAccount(*identity);
 }
@@ -330,6 +214,7 @@ void Routes::OpenOnFirstUse(std::string account, const Executor& executor, Opene
 }
 
 void Routes::Handle(const HttpRequest& request, const Executor& executor, Respond respond) {
+  assert(!IsWebSocketRequest(request) && "the session upgrades /ws; Handle never sees it");
   Dispatch(request, executor, std::move(respond), context_.options.open_accounts_on_first_use);
 }
 
@@ -337,7 +222,7 @@ void Routes::Dispatch(const HttpRequest& request, const Executor& executor, Resp
                       bool open_on_first_use) {
   std::optional<boost::urls::pct_string_view> path = EncodedPath(request);
   if (!path.has_value()) {
-    std::move(respond)(Error(ErrorCode::kNotFound, "malformed request target"));
+    std::move(respond)(Reject(ErrorCode::kNotFound, "malformed request target"));
     return;
   }
   const RouteSpec* spec = nullptr;
@@ -351,11 +236,11 @@ void Routes::Dispatch(const HttpRequest& request, const Executor& executor, Resp
   }
   if (spec == nullptr) {
     std::move(respond)(
-        Error(ErrorCode::kNotFound, absl::StrCat("no such path: ", Printable(path->decode()))));
+        Reject(ErrorCode::kNotFound, absl::StrCat("no such path: ", Printable(path->decode()))));
     return;
   }
   if (request.method() != spec->method) {
-    HttpResponse response = Error(
+    HttpResponse response = Reject(
         ErrorCode::kMethodNotAllowed,
         absl::StrCat(ToAbsl(spec->path), " allows ", std::string(http::to_string(spec->method))));
     response.set(http::field::allow, http::to_string(spec->method));
@@ -369,7 +254,7 @@ void Routes::Dispatch(const HttpRequest& request, const Executor& executor, Resp
       OpenOnFirstUse(
           *std::move(account), executor,
           [this, &request, executor, respond = std::move(respond)](absl::Status opened) mutable {
-            if (!opened.ok()) return std::move(respond)(StatusError(opened));
+            if (!opened.ok()) return std::move(respond)(RejectStatus(opened));
             Dispatch(request, executor, std::move(respond),
                      /*open_on_first_use=*/false);
           });
@@ -405,34 +290,23 @@ void Routes::Dispatch(const HttpRequest& request, const Executor& executor, Resp
     case Route::kAdminTransfer:
       PostAdminTransfer(request, executor, std::move(respond));
       return;
-    case Route::kHealth: {
-      boost::json::object body;
-      body["status"] = "ok";
-      body["seq"] = context_.ledger->LastSeq();
-      std::move(respond)(JsonResponse(body));
+    case Route::kHealth:
+      std::move(respond)(HealthAnswer(context_.ledger.LastSeq()));
       return;
-    }
     case Route::kMetrics:
       std::move(respond)(MakeResponse(http::status::ok, "text/plain; version=0.0.4; charset=utf-8",
-                                      context_.metrics->RenderPrometheus()));
+                                      context_.metrics.RenderPrometheus()));
       return;
     case Route::kOpenApi:
       // Public, like /healthz: clients and tools read it before they hold a
       // token.
       std::move(respond)(
-          MakeResponse(http::status::ok, kJsonType, std::string(OpenApiDocumentJson())));
+          MakeResponse(http::status::ok, kJsonContentType, std::string(OpenApiDocumentJson())));
       return;
-    case Route::kWebSocket: {
-      // The session upgrades /ws itself; reaching here means it asked for
-      // a plain answer.
-      auto grant = AuthorizeWebSocket(request);
-      if (HttpResponse* response = std::get_if<HttpResponse>(&grant)) {
-        std::move(respond)(std::move(*response));
-      } else {
-        std::move(respond)(Error(ErrorCode::kInvalidField, "expected a WebSocket upgrade"));
-      }
-      return;
-    }
+    case Route::kWebSocket:
+      // Excluded by Handle's precondition: the session upgrades /ws
+      // (IsWebSocketRequest) and never hands it here.
+      break;
   }
 }
 
@@ -442,64 +316,53 @@ HttpResponse Routes::Options(const HttpRequest& request, std::optional<verb> pat
     // A CORS preflight, on any path: the session adds Allow-Origin and Vary
     // to the answer for an allowed origin.
     if (!context_.options.cors.Allows(origin->value())) {
-      return Error(ErrorCode::kForbidden, "this origin may not call the API (CORS)");
+      return Reject(ErrorCode::kForbidden, "this origin may not call the API (CORS)");
     }
     HttpResponse response = MakeResponse(http::status::no_content, "", "");
-    response.erase(http::field::content_type);
     response.set(http::field::access_control_allow_methods, CorsPolicy::kAllowMethods);
     response.set(http::field::access_control_allow_headers, CorsPolicy::kAllowHeaders);
     response.set(http::field::access_control_max_age, CorsPolicy::kMaxAgeSeconds);
     return response;
   }
   // A plain OPTIONS (no Origin: not from a browser): what the path allows.
-  if (!path_method.has_value()) return Error(ErrorCode::kNotFound, "no such path");
+  if (!path_method.has_value()) return Reject(ErrorCode::kNotFound, "no such path");
   HttpResponse response = MakeResponse(http::status::no_content, "", "");
-  response.erase(http::field::content_type);
   response.set(http::field::allow,
                absl::StrCat(std::string(http::to_string(*path_method)), ", OPTIONS"));
   return response;
 }
 
 HttpResponse Routes::GetBalance(const HttpRequest& request) {
-  absl::StatusOr<std::string> account = AuthenticateAccount(request);
-  if (!account.ok()) return StatusError(account.status());
-  absl::StatusOr<int64_t> balance = context_.ledger->Balance(*account);
-  if (!balance.ok()) return StatusError(balance.status());
-  boost::json::object body;
-  body["username"] = *account;
-  body["sbd_tokens"] = *balance;
-  return JsonResponse(body);
+  absl::StatusOr<std::string> account = AuthenticateAccount(request, context_);
+  if (!account.ok()) return RejectStatus(account.status());
+  absl::StatusOr<int64_t> balance = context_.ledger.Balance(*account);
+  if (!balance.ok()) return RejectStatus(balance.status());
+  return BalanceAnswer(*account, *balance);
 }
 
 HttpResponse Routes::GetTransactions(const HttpRequest& request) {
-  absl::StatusOr<std::string> account = AuthenticateAccount(request);
-  if (!account.ok()) return StatusError(account.status());
+  absl::StatusOr<std::string> account = AuthenticateAccount(request, context_);
+  if (!account.ok()) return RejectStatus(account.status());
   Query query = ParseQuery(request.target());
   int64_t skip = 0;
   int64_t limit = static_cast<int64_t>(kHistoryLimitDefault);
   if (std::optional<std::string> text = query.Get("skip")) {
     std::optional<int64_t> value = ParseNonNegative(*text);
-    if (!value) return Error(ErrorCode::kInvalidField, "skip must be a non-negative integer");
+    if (!value) return Reject(ErrorCode::kInvalidField, "skip must be a non-negative integer");
     skip = *value;
   }
   if (std::optional<std::string> text = query.Get("limit")) {
     std::optional<int64_t> value = ParseNonNegative(*text);
     if (!value || *value < 1 || *value > static_cast<int64_t>(kHistoryLimitMax)) {
-      return Error(ErrorCode::kInvalidField,
+      return Reject(ErrorCode::kInvalidField,
                    absl::StrCat("limit must be an integer from 1 to ", kHistoryLimitMax));
     }
     limit = *value;
   }
   absl::StatusOr<std::vector<Event>> history =
-      context_.ledger->History(*account, static_cast<size_t>(skip), static_cast<size_t>(limit));
-  if (!history.ok()) return StatusError(history.status());
-  boost::json::array transactions;
-  transactions.reserve(history->size());
-  for (const Event& event : *history) transactions.push_back(TransactionEntry(event, *account));
-  boost::json::object body;
-  body["username"] = *account;
-  body["transactions"] = std::move(transactions);
-  return JsonResponse(body);
+      context_.ledger.History(*account, static_cast<size_t>(skip), static_cast<size_t>(limit));
+  if (!history.ok()) return RejectStatus(history.status());
+  return HistoryAnswer(*account, *history);
 }
 
 void Routes::Submit(Command command, const Executor& executor, Render render, Respond respond) {
@@ -507,7 +370,7 @@ void Routes::Submit(Command command, const Executor& executor, Render render, Re
              [this, render = std::move(render),
               respond = std::move(respond)](absl::StatusOr<CommandResult> result) mutable {
                if (!result.ok()) {
-                 std::move(respond)(StatusError(result.status()));
+                 std::move(respond)(RejectStatus(result.status()));
                } else {
                  std::move(respond)(render(*result));
                }
@@ -526,25 +389,23 @@ void Routes::SubmitThen(Command command, const Executor& executor, Then then) {
       std::move(then)(std::move(result));
     });
   };
-  context_.ledger->Submit(std::move(command), std::move(done));
+  context_.ledger.Submit(std::move(command), std::move(done));
 }
 
 void Routes::PostSend(const HttpRequest& request, const Executor& executor, Respond respond) {
-  absl::StatusOr<std::string> account = AuthenticateAccount(request);
-  if (!account.ok()) return std::move(respond)(StatusError(account.status()));
+  absl::StatusOr<std::string> account = AuthenticateAccount(request, context_);
+  if (!account.ok()) return std::move(respond)(RejectStatus(account.status()));
   const absl::Duration wait = rate_limiter_.Acquire(*account, absl::Now());
   if (wait > absl::ZeroDuration()) {
     return std::move(respond)(
-        Error(ErrorCode::kRateLimited, "too many sends; retry later",
+        Reject(ErrorCode::kRateLimited, "too many sends; retry later",
               static_cast<int64_t>(absl::ToDoubleSeconds(absl::Ceil(wait, absl::Seconds(1))))));
   }
   absl::StatusOr<TransferCommand> command = ParseSendBody(request.body(), *account);
-  if (!command.ok()) return std::move(respond)(StatusError(command.status()));
+  if (!command.ok()) return std::move(respond)(RejectStatus(command.status()));
   Submit(
       std::move(*command), executor,
-      [metrics = context_.metrics](const CommandResult& result) {
-        return TransferAnswer(result, metrics);
-      },
+      [this](const CommandResult& result) { return AnswerTransfer(result); },
       std::move(respond));
 }
 
@@ -552,71 +413,46 @@ void Routes::PostAdminTransfer(const HttpRequest& request, const Executor& execu
                                Respond respond) {
   // Not rate limited: --rate-limit bounds what one user's token can send,
   // and a service moves tokens for many users.
-  absl::StatusOr<Identity> issuer = AuthenticateTransferIssuer(request);
-  if (!issuer.ok()) return std::move(respond)(StatusError(issuer.status()));
+  absl::StatusOr<Identity> issuer = AuthenticateTransferIssuer(request, context_);
+  if (!issuer.ok()) return std::move(respond)(RejectStatus(issuer.status()));
   absl::StatusOr<TransferCommand> command = ParseAdminTransferBody(request.body(), issuer->subject);
-  if (!command.ok()) return std::move(respond)(StatusError(command.status()));
+  if (!command.ok()) return std::move(respond)(RejectStatus(command.status()));
   Submit(
       std::move(*command), executor,
-      [metrics = context_.metrics](const CommandResult& result) {
-        return TransferAnswer(result, metrics);
-      },
+      [this](const CommandResult& result) { return AnswerTransfer(result); },
       std::move(respond));
 }
 
 void Routes::PatchNote(const HttpRequest& request, const Executor& executor, Respond respond) {
-  absl::StatusOr<std::string> account = AuthenticateAccount(request);
-  if (!account.ok()) return std::move(respond)(StatusError(account.status()));
+  absl::StatusOr<std::string> account = AuthenticateAccount(request, context_);
+  if (!account.ok()) return std::move(respond)(RejectStatus(account.status()));
   absl::StatusOr<SetNoteCommand> command = ParseSetNoteBody(request.body(), *account);
-  if (!command.ok()) return std::move(respond)(StatusError(command.status()));
+  if (!command.ok()) return std::move(respond)(RejectStatus(command.status()));
   Submit(
       std::move(*command), executor,
-      [](const CommandResult& result) {
-        boost::json::object body;
-        body["status"] = "success";
-        body["transaction_id"] = result.event.transaction_id;
-        body["note"] = result.event.note;
-        return JsonResponse(body);
-      },
+      [](const CommandResult& result) { return NoteAnswer(result); },
       std::move(respond));
 }
 
 void Routes::PostAccount(const HttpRequest& request, const Executor& executor, Respond respond) {
-  absl::StatusOr<Identity> admin = AuthenticateAdmin(request);
-  if (!admin.ok()) return std::move(respond)(StatusError(admin.status()));
+  absl::StatusOr<Identity> admin = AuthenticateAdmin(request, context_);
+  if (!admin.ok()) return std::move(respond)(RejectStatus(admin.status()));
   absl::StatusOr<OpenAccountCommand> command = ParseOpenAccountBody(request.body(), admin->subject);
-  if (!command.ok()) return std::move(respond)(StatusError(command.status()));
+  if (!command.ok()) return std::move(respond)(RejectStatus(command.status()));
   Submit(
       std::move(*command), executor,
-      [](const CommandResult& result) {
-        boost::json::object body;
-        body["username"] = result.event.to_account;
-        body["sbd_tokens"] = result.event.to_balance;
-        return JsonResponse(body, http::status::created);
-      },
+      [](const CommandResult& result) { return AccountOpenedAnswer(result); },
       std::move(respond));
 }
 
 void Routes::PostMint(const HttpRequest& request, const Executor& executor, Respond respond) {
-  absl::StatusOr<Identity> admin = AuthenticateAdmin(request);
-  if (!admin.ok()) return std::move(respond)(StatusError(admin.status()));
+  absl::StatusOr<Identity> admin = AuthenticateAdmin(request, context_);
+  if (!admin.ok()) return std::move(respond)(RejectStatus(admin.status()));
   absl::StatusOr<MintCommand> command = ParseMintBody(request.body(), admin->subject);
-  if (!command.ok()) return std::move(respond)(StatusError(command.status()));
+  if (!command.ok()) return std::move(respond)(RejectStatus(command.status()));
   Submit(
       std::move(*command), executor,
-      [](const CommandResult& result) {
-        const Event& event = result.event;
-        boost::json::object body;
-        body["status"] = "success";
-        body["username"] = event.to_account;
-        body["amount"] = event.amount;
-        body["new_balance"] = event.to_balance;
-        body["transaction_id"] = event.transaction_id;
-        body["seq"] = event.seq;
-        body["timestamp"] = FormatTimestamp(event.timestamp_ms);
-        if (result.duplicate) body["duplicate"] = true;
-        return JsonResponse(body);
-      },
+      [](const CommandResult& result) { return MintAnswer(result); },
       std::move(respond));
 }
 
@@ -636,7 +472,7 @@ void Routes::AuthorizeWebSocket(const HttpRequest& request, const Executor& exec
     // session's executor, with every check made again.
     OpenOnFirstUse(std::move(first_use->account), executor,
                    [this, &request, done = std::move(done)](absl::Status opened) mutable {
-                     if (!opened.ok()) return std::move(done)(StatusError(opened));
+                     if (!opened.ok()) return std::move(done)(RejectStatus(opened));
                      std::move(done)(AuthorizeWebSocket(request));
                    });
     return;
@@ -656,11 +492,11 @@ std::variant<Routes::WebSocketGrant, HttpResponse, Routes::FirstUse> Routes::Che
     auto host = request.find(http::field::host);
     if (origin != request.end() && !cors.Allows(origin->value()) &&
         !(host != request.end() && CorsPolicy::IsSameOrigin(origin->value(), host->value()))) {
-      return Error(ErrorCode::kForbidden, "this origin may not open a WebSocket");
+      return Reject(ErrorCode::kForbidden, "this origin may not open a WebSocket");
     }
   }
   if (request.method() != verb::get) {
-    HttpResponse response = Error(ErrorCode::kMethodNotAllowed, "/ws allows GET");
+    HttpResponse response = Reject(ErrorCode::kMethodNotAllowed, "/ws allows GET");
     response.set(http::field::allow, "GET");
     return response;
   }
@@ -668,24 +504,24 @@ std::variant<Routes::WebSocketGrant, HttpResponse, Routes::FirstUse> Routes::Che
   // As with two Authorization headers: whatever sits in front of us may
   // have read the other one.
   if (query.Count("token") > 1) {
-    return Error(ErrorCode::kInvalidField, "more than one token parameter");
+    return Reject(ErrorCode::kInvalidField, "more than one token parameter");
   }
   std::optional<std::string> token = query.Get("token");
   if (!token.has_value() || token->empty()) {
-    return Error(ErrorCode::kUnauthorized, "missing ?token=");
+    return Reject(ErrorCode::kUnauthorized, "missing ?token=");
   }
-  absl::StatusOr<Identity> identity = context_.tokens->Verify(*token, context_.now_s());
-  if (!identity.ok()) return StatusError(identity.status());
+  absl::StatusOr<Identity> identity = context_.tokens.Verify(*token, context_.now_s());
+  if (!identity.ok()) return RejectStatus(identity.status());
   absl::StatusOr<std::string> account = CanonicalUsername(identity->subject);
-  if (!account.ok()) return StatusError(account.status());
+  if (!account.ok()) return RejectStatus(account.status());
   WebSocketGrant grant;
   if (std::optional<std::string> since = query.Get("since")) {
     grant.since = ParseNonNegative(*since);
     if (!grant.since.has_value()) {
-      return Error(ErrorCode::kInvalidField, "since must be a non-negative integer");
+      return Reject(ErrorCode::kInvalidField, "since must be a non-negative integer");
     }
   }
-  absl::StatusOr<int64_t> balance = context_.ledger->Balance(*account);
+  absl::StatusOr<int64_t> balance = context_.ledger.Balance(*account);
   if (!balance.ok()) {
     // Only a real handshake opens an account: a plain GET /ws is refused
     // whatever it carries.
@@ -693,10 +529,10 @@ std::variant<Routes::WebSocketGrant, HttpResponse, Routes::FirstUse> Routes::Che
         boost::beast::websocket::is_upgrade(request) && FirstUseAccount(*identity).has_value()) {
       return FirstUse{*std::move(account)};
     }
-    return StatusError(balance.status());
+    return RejectStatus(balance.status());
   }
   if (!boost::beast::websocket::is_upgrade(request)) {
-    return Error(ErrorCode::kInvalidField, "expected a WebSocket upgrade request");
+    return Reject(ErrorCode::kInvalidField, "expected a WebSocket upgrade request");
   }
   grant.username = std::move(*account);
   grant.identity = std::move(*identity);

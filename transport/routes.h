@@ -1,6 +1,8 @@
 // Routes: every HTTP endpoint of API.md, from a parsed request to its
-// response: authentication (Bearer JWT, roles), body parsing, the ledger
-// command or read, and the exact JSON answer or error body. With
+// response (Beast chat-multi's handle_request): which route a request is,
+// who may use it (authentication.h), its body (request_parser.h), the ledger
+// command or read, and its answer (answers.h). Routes is where rejections
+// and applied transfers are counted (Metrics), once each. With
 // --open-accounts-on-first-use, a user's first request opens its account
 // (an asynchronous step: the open is a command like any other).
 //
@@ -14,8 +16,6 @@
 #ifndef SBD_TRANSPORT_ROUTES_H_
 #define SBD_TRANSPORT_ROUTES_H_
 
-#include <boost/beast/http/message.hpp>
-#include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/verb.hpp>
 #include <cstdint>
 #include <optional>
@@ -29,15 +29,13 @@
 #include "absl/status/statusor.h"
 #include "engine/command.h"
 #include "engine/error_code.h"
+#include "transport/http_message.h"
 #include "transport/rate_limiter.h"
 #include "transport/server_context.h"
 #include "transport/session_strand.h"
 #include "transport/token_authority.h"
 
 namespace sbd {
-
-using HttpRequest = boost::beast::http::request<boost::beast::http::string_body>;
-using HttpResponse = boost::beast::http::response<boost::beast::http::string_body>;
 
 // The WebSocket endpoint's path.
 inline constexpr std::string_view kWebSocketPath = "/ws";
@@ -52,7 +50,8 @@ class Routes {
   Routes(const Routes&) = delete;
   Routes& operator=(const Routes&) = delete;
 
-  // Answers `request`. `respond` runs either before Handle returns (reads,
+  // Answers `request`, which must not be a WebSocket request
+  // (IsWebSocketRequest: the session upgrades those). `respond` runs either before Handle returns (reads,
   // errors) or later, posted onto `executor` (commands, and any request that
   // first opens the caller's account: the ledger's callback never touches
   // the session from the writer thread). `request` must stay valid until
@@ -89,26 +88,21 @@ class Routes {
   // Whether the request's path is kWebSocketPath.
   static bool IsWebSocketRequest(const HttpRequest& request);
 
-  // An error response with the API's body, counted in the metrics. 503 and
-  // 429 carry Retry-After (`retry_after_s`, at least 1).
-  HttpResponse Error(ErrorCode code, std::string_view detail, int64_t retry_after_s = 1) const;
+  // Refuses a request with `code`: counts the rejection in the metrics and
+  // answers ErrorAnswer(code, detail, retry_after_s). The session's own
+  // refusals (413, 431, 503 at shutdown) go through here too, so every
+  // rejection is counted the same one way.
+  HttpResponse Reject(ErrorCode code, std::string_view detail, int64_t retry_after_s = 1) const;
 
-  // The response for a failed command or read: its ErrorCode's answer, or a
-  // 500 for a status without one (an internal error).
-  HttpResponse StatusError(const absl::Status& status) const;
+  // Reject for a failed command or read: its ErrorCode's answer, or a 500
+  // (not a rejection: an internal error) for a status without one.
+  HttpResponse RejectStatus(const absl::Status& status) const;
 
  private:
   using Executor = SessionStrand;
 
-  // The token's identity (401 otherwise).
-  absl::StatusOr<Identity> Authenticate(const HttpRequest& request) const;
-  // The caller's canonical account name: 401, then invalid_username, then
-  // account_not_found.
-  absl::StatusOr<std::string> AuthenticateAccount(const HttpRequest& request) const;
-  // The admin's identity: 401, then 403 (a service token too).
-  absl::StatusOr<Identity> AuthenticateAdmin(const HttpRequest& request) const;
-  // An admin's or a service's identity (POST /admin/transfer): 401, then 403.
-  absl::StatusOr<Identity> AuthenticateTransferIssuer(const HttpRequest& request) const;
+  // TransferAnswer, counting the transfer unless it is a duplicate.
+  HttpResponse AnswerTransfer(const CommandResult& result) const;
 
   // Handle after the target is parsed; `open_on_first_use` is false once
   // the caller's account has just been opened for this request.

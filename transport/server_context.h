@@ -1,6 +1,11 @@
 // ServerContext: what every session of the server shares, wired by
-// sbd-ledger's main and handed to the listener. Everything it points at
-// outlives every session.
+// sbd-ledger's main and handed to the listener: the ledger, the notifier,
+// the metrics and the token authority (required references: every session
+// may use any of them, so none is ever null), the access log (optional), the
+// options and the clock. ServerOptions: every limit an operator may set.
+//
+// Thread-safety: immutable once built; what it refers to is thread-safe
+// (each says so) and outlives every session.
 #ifndef SBD_TRANSPORT_SERVER_CONTEXT_H_
 #define SBD_TRANSPORT_SERVER_CONTEXT_H_
 
@@ -41,16 +46,18 @@ struct ServerOptions {
   bool open_accounts_on_first_use = false;
 };
 
+// Built with designated initializers; the references have no default.
 struct ServerContext {
-  Ledger* ledger = nullptr;
-  Notifier* notifier = nullptr;
-  Metrics* metrics = nullptr;
-  const TokenAuthority* tokens = nullptr;
+  Ledger& ledger;
+  Notifier& notifier;
+  Metrics& metrics;
+  const TokenAuthority& tokens;
   // Where the io threads' log lines go (requests, if options.access_log, and
-  // accept errors) without waiting on stderr; null: nowhere (tests).
+  // accept errors) without waiting on stderr; null: nowhere (tests, which
+  // have no stderr writer thread to spare).
   AccessLog* log = nullptr;
   ServerOptions options;
-  // Unix seconds; tests may inject a clock.
+  // Unix seconds; required (tests inject a fixed clock).
   std::function<int64_t()> now_s;
 };
 

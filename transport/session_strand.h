@@ -7,6 +7,9 @@
 // SessionStream's rate policy is our own (unlimited) SessionRatePolicy, so
 // that Beast's websocket stream tears the connection down with
 // sbd::async_teardown (websocket_teardown.h) instead of Beast's own.
+//
+// Thread-safety: type names only. A strand runs one handler at a time, so
+// whatever a session touches only from handlers on its strand needs no lock.
 #ifndef SBD_TRANSPORT_SESSION_STRAND_H_
 #define SBD_TRANSPORT_SESSION_STRAND_H_
 

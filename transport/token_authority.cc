@@ -83,14 +83,14 @@ absl::StatusOr<Identity> TokenAuthority::Verify(std::string_view token, int64_t 
 }
 
 std::optional<Identity> TokenAuthority::Cached(std::string_view token) const {
-  std::lock_guard lock(cache_->mutex);
+  MutexLock lock(cache_->mutex);
   auto it = cache_->identities.find(ToAbsl(token));
   if (it == cache_->identities.end()) return std::nullopt;
   return it->second;
 }
 
 void TokenAuthority::Remember(std::string_view token, const Identity& identity) const {
-  std::lock_guard lock(cache_->mutex);
+  MutexLock lock(cache_->mutex);
   // Crude but bounded: a full cache starts over. Only tokens whose signature
   // checked out get here, so a flood of forged tokens cannot grow it.
   if (cache_->identities.size() >= kVerifiedTokensCachedMax) cache_->identities.clear();

@@ -31,7 +31,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -39,6 +38,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "engine/mutex.h"
 #include "transport/revoked_tokens.h"
 
 namespace sbd {
@@ -107,7 +107,7 @@ class TokenAuthority {
   void Remember(std::string_view token, const Identity& identity) const;
 
   struct VerifiedCache {
-    std::mutex mutex;
+    Mutex mutex;
     absl::flat_hash_map<std::string, Identity> identities ABSL_GUARDED_BY(mutex);
   };
 

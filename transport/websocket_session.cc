@@ -1,6 +1,7 @@
 #include "transport/websocket_session.h"
 
 #include <algorithm>
+#include <cassert>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -20,28 +21,12 @@
 #include "transport/limits.h"
 #include "transport/messages.h"
 #include "transport/notifier.h"
+#include "transport/websocket_session_internal.h"
 
 namespace sbd {
-namespace {
 
-namespace net = boost::asio;
-namespace beast = boost::beast;
-namespace http = beast::http;
-namespace websocket = beast::websocket;
-using tcp = net::ip::tcp;
+namespace websocket_internal {
 
-// The longest the expiry timer is set for: ~100 years, in seconds, far
-// below where steady_clock's nanoseconds overflow.
-constexpr int64_t kExpiryTimerSecondsMax = int64_t{100} * 365 * 24 * 60 * 60;
-
-int64_t NowSeconds(const ServerContext& context) {
-  if (context.now_s) return context.now_s();
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-// True if `text` is {"type":"ping"} (any extra members are tolerated).
 bool IsPing(std::string_view text) {
   boost::system::error_code ec;
   boost::json::value value = boost::json::parse(text, ec);
@@ -49,6 +34,23 @@ bool IsPing(std::string_view text) {
   const boost::json::value* type = value.as_object().if_contains("type");
   return type != nullptr && type->is_string() && type->as_string() == "ping";
 }
+
+ClientMessageAction ClassifyClientMessage(bool binary, std::string_view text) {
+  if (binary) return ClientMessageAction::kCloseUnknownData;
+  return IsPing(text) ? ClientMessageAction::kPong : ClientMessageAction::kIgnore;
+}
+
+}  // namespace websocket_internal
+
+namespace {
+
+using websocket_internal::ClientMessageAction;
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace websocket = beast::websocket;
+using tcp = net::ip::tcp;
 
 // One WebSocket connection. Every member below is touched on the strand only
 // (the one the socket's executor is), except `strand_` and the immutable
@@ -65,7 +67,9 @@ class WebSocketSession : public NotificationSink,
         identity_(std::move(identity)),
         since_(since),
         expiry_timer_(strand_),
-        close_deadline_(strand_) {}
+        close_deadline_(strand_) {
+    assert(context_.now_s && "ServerContext::now_s is required");
+  }
 
   void Start(http::request<http::string_body> upgrade) {
     upgrade_ = std::move(upgrade);
@@ -82,7 +86,7 @@ class WebSocketSession : public NotificationSink,
   // NotificationSink; any thread.
   void RecheckToken() override {
     net::post(strand_, [self = shared_from_this()] {
-      if (self->context_.tokens->IsRevoked(self->identity_)) {
+      if (self->context_.tokens.IsRevoked(self->identity_)) {
         self->Close(websocket::close_code::policy_error, "token revoked");
       }
     });
@@ -122,8 +126,7 @@ class WebSocketSession : public NotificationSink,
     ws_.set_option(websocket::stream_base::decorator([](websocket::response_type& response) {
       response.set(http::field::server, "sbd-ledger");
     }));
-    ws_.read_message_max(kWebSocketClientMessageBytesMax);
-    ws_.text(true);
+    websocket_internal::ApplyClientMessageRules(ws_);
     ws_.async_accept(upgrade_,
                      beast::bind_front_handler(&WebSocketSession::OnAccept, shared_from_this()));
   }
@@ -144,12 +147,12 @@ class WebSocketSession : public NotificationSink,
     // Register BEFORE the snapshot: every event after the snapshot's seq is
     // then published while we are registered, so none is missed; the ones
     // at or before it that still arrive are dropped in OnLive.
-    registered_ = context_.notifier->Register(username_, shared_from_this());
+    registered_ = context_.notifier.Register(username_, shared_from_this());
     if (!registered_) {
       Close(websocket::close_code::going_away, "server shutting down");
       return;
     }
-    const int64_t ttl_s = identity_.expires_at_s - NowSeconds(context_);
+    const int64_t ttl_s = identity_.expires_at_s - context_.now_s();
     if (ttl_s <= 0) {
       Close(websocket::close_code::policy_error, "token expired");
       return;
@@ -157,13 +160,13 @@ class WebSocketSession : public NotificationSink,
     if (identity_.expires_at_s != kNeverExpires) {
       // Capped so the clock's nanoseconds cannot overflow; a token valid for
       // a century is closed after one.
-      expiry_timer_.expires_after(std::chrono::seconds(std::min(ttl_s, kExpiryTimerSecondsMax)));
+      expiry_timer_.expires_after(std::chrono::seconds(std::min(ttl_s, kWebSocketExpiryTimerSecondsMax)));
       expiry_timer_.async_wait([self = shared_from_this()](beast::error_code wait_ec) {
         if (!wait_ec) self->Close(websocket::close_code::policy_error, "token expired");
       });
     }
 
-    absl::StatusOr<Ledger::AccountSnapshot> snapshot = context_.ledger->Snapshot(username_);
+    absl::StatusOr<Ledger::AccountSnapshot> snapshot = context_.ledger.Snapshot(username_);
     if (!snapshot.ok()) {
       Close(websocket::close_code::policy_error, "account_not_found");
       return;
@@ -173,7 +176,7 @@ class WebSocketSession : public NotificationSink,
                 EncodeConnected(snapshot->seq, username_, snapshot->balance)),
             /*counted=*/false);
     if (since_.has_value()) {
-      context_.metrics->CountResume();
+      context_.metrics.CountResume();
       replay_cursor_ = std::max<int64_t>(*since_, 0);
     }
     if (since_.has_value() && replay_cursor_ < snapshot_seq_) {
@@ -194,7 +197,7 @@ class WebSocketSession : public NotificationSink,
   }
 
   void ReplayOneChunk() {
-    absl::StatusOr<std::vector<Event>> events = context_.ledger->EventsAfter(
+    absl::StatusOr<std::vector<Event>> events = context_.ledger.EventsAfter(
         username_, replay_cursor_, snapshot_seq_, kResumeEventsPerRead);
     if (!events.ok()) {
       Close(websocket::close_code::internal_error, "resume failed");
@@ -231,13 +234,25 @@ class WebSocketSession : public NotificationSink,
     }
     if (backlog_messages_ > context_.options.websocket_backlog_messages_max ||
         backlog_bytes_ > context_.options.websocket_backlog_bytes_max) {
-      context_.metrics->CountSlowConsumerDisconnect();
+      context_.metrics.CountSlowConsumerDisconnect();
       Close(websocket::close_code::try_again_later, "backlog limit");
     }
+    // The queue bound: past either limit the session is closing (and its
+    // queues are dropped).
+    assert(phase_ == Phase::kClosing ||
+           (backlog_messages_ <= context_.options.websocket_backlog_messages_max &&
+            backlog_bytes_ <= context_.options.websocket_backlog_bytes_max));
+  }
+
+  // Nothing is queued once a close has started (Close dropped the queue).
+  bool Queueing() const {
+    return phase_ == Phase::kAccepting || phase_ == Phase::kReplaying || phase_ == Phase::kLive;
   }
 
   void Enqueue(std::shared_ptr<const std::string> text, bool counted,
                bool already_counted = false) {
+    assert(Queueing() && "nothing is queued after a close started");
+    assert(text != nullptr);
     if (counted && !already_counted) {
       backlog_messages_++;
       backlog_bytes_ += text->size();
@@ -247,6 +262,9 @@ class WebSocketSession : public NotificationSink,
   }
 
   void DoWrite() {
+    assert(!writing_ && "Beast allows one write in flight");
+    assert(!outbox_.empty());
+    assert(Queueing() && "nothing is written after a close started");
     writing_ = true;
     // Moved out of the outbox so that clearing it (close) never frees the
     // buffer Beast is writing from.
@@ -257,6 +275,7 @@ class WebSocketSession : public NotificationSink,
   }
 
   void OnWrite(beast::error_code ec, size_t /*bytes*/) {
+    assert(writing_ && in_flight_.text != nullptr && "a write completed that was not started");
     writing_ = false;
     Outgoing sent = std::move(in_flight_);
     if (ec) {
@@ -264,8 +283,10 @@ class WebSocketSession : public NotificationSink,
       Abort();
       return;
     }
-    context_.metrics->CountMessagesSent(1);
+    context_.metrics.CountMessagesSent(1);
     if (sent.counted) {
+      assert(backlog_messages_ >= 1 && backlog_bytes_ >= sent.text->size() &&
+             "a counted message leaves the backlog once");
       backlog_messages_--;
       backlog_bytes_ -= sent.text->size();
     }
@@ -284,12 +305,13 @@ class WebSocketSession : public NotificationSink,
       Finish();
       return;
     }
-    if (ws_.got_binary()) {
+    const ClientMessageAction action = websocket_internal::ClassifyClientMessage(
+        ws_.got_binary(), beast::buffers_to_string(read_buffer_.data()));
+    if (action == ClientMessageAction::kCloseUnknownData) {
       Close(websocket::close_code::unknown_data, "binary frames are not accepted");
-    } else if (phase_ == Phase::kReplaying || phase_ == Phase::kLive) {
-      if (IsPing(beast::buffers_to_string(read_buffer_.data()))) {
-        Enqueue(std::make_shared<const std::string>(EncodePong()), /*counted=*/true);
-      }
+    } else if (action == ClientMessageAction::kPong &&
+               (phase_ == Phase::kReplaying || phase_ == Phase::kLive)) {
+      Enqueue(std::make_shared<const std::string>(EncodePong()), /*counted=*/true);
     }
     read_buffer_.consume(read_buffer_.size());
     // Once closing, async_close reads up to the peer's close frame itself; a
@@ -308,6 +330,7 @@ class WebSocketSession : public NotificationSink,
     expiry_timer_.cancel();
     held_.clear();
     outbox_.clear();
+    assert(!registered_ && held_.empty() && outbox_.empty());
     close_deadline_.expires_after(context_.options.websocket_close_timeout);
     close_deadline_.async_wait([self = shared_from_this()](beast::error_code wait_ec) {
       if (!wait_ec) self->Abort();
@@ -337,7 +360,7 @@ class WebSocketSession : public NotificationSink,
   void Unregister() {
     if (!registered_) return;
     registered_ = false;
-    context_.notifier->Unregister(username_, this);
+    context_.notifier.Unregister(username_, this);
   }
 
   const SessionStrand strand_;

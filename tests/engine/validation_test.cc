@@ -141,9 +141,7 @@ TEST(ErrorCode, RoundTripsThroughStatusWithItsHttpStatus) {
   EXPECT_EQ(ErrorCodeOf(status), ErrorCode::kInsufficientFunds);
   EXPECT_EQ(status.message(), "Insufficient sbd_tokens");
   EXPECT_EQ(ErrorCodeName(ErrorCode::kInsufficientFunds), "insufficient_funds");
-  EXPECT_EQ(ErrorCodeHttpStatus(ErrorCode::kInsufficientFunds), 400);
-  EXPECT_EQ(ErrorCodeHttpStatus(ErrorCode::kAccountExists), 409);
-  EXPECT_EQ(ErrorCodeHttpStatus(ErrorCode::kUnavailable), 503);
+  // Its HTTP status is transport's: tests/transport/http_status_test.cc.
   EXPECT_EQ(ErrorCodeName(ErrorCode::kTransactionIdConflict), "transaction_id_conflict");
   // Statuses without a code: log failures map to unavailable, others to none.
   EXPECT_EQ(ErrorCodeOf(absl::UnavailableError("disk")), ErrorCode::kUnavailable);

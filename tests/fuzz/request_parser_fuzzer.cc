@@ -35,6 +35,7 @@
 #include "tests/engine/memory_event_log.h"
 #include "tests/fuzz/fuzz_input.h"
 #include "transport/metrics.h"
+#include "transport/notifier.h"
 #include "transport/request_parser.h"
 #include "transport/routes.h"
 #include "transport/server_context.h"
@@ -136,18 +137,21 @@ struct Fixture {
         alice_token(*tokens.Issue("alice", false, 3600, kNowS)),
         admin_token(*tokens.Issue("root", true, 3600, kNowS)) {}
 
-  ServerContext Context(Ledger* ledger) {
-    ServerContext context;
-    context.ledger = ledger;
-    context.metrics = &metrics;
-    context.tokens = &tokens;
+  ServerContext Context(Ledger& ledger) {
+    ServerContext context{.ledger = ledger,
+                          .notifier = notifier,
+                          .metrics = metrics,
+                          .tokens = tokens,
+                          .log = nullptr,
+                          .options = {},
+                          .now_s = [] { return kNowS; }};
     context.options.access_log = false;
-    context.now_s = [] { return kNowS; };
     return context;
   }
 
   TokenAuthority tokens;
   Metrics metrics;
+  Notifier notifier{metrics};
   std::shared_ptr<testing::MemoryEventLog::Store> seed;
   std::unique_ptr<Ledger> shared_ledger;
   std::string alice_token;
@@ -182,17 +186,38 @@ void CheckResponse(const HttpResponse& response, std::string_view input) {
   if (ec) Fail("answer body is not JSON", input);
 }
 
-// Runs `request` through Routes::Handle on `ledger`; commands complete on
+// Runs `request` through Routes on `ledger` as the session would (Handle,
+// or AuthorizeWebSocket for /ws); commands complete on
 // the writer thread and are answered through `io`.
 void Handle(Ledger* ledger, const HttpRequest& request, std::string_view input) {
   Fixture& fixture = GetFixture();
-  const ServerContext context = fixture.Context(ledger);
+  const ServerContext context = fixture.Context(*ledger);
   Routes routes(context);
   boost::asio::io_context io;
   std::optional<HttpResponse> answer;
-  routes.Handle(request, boost::asio::make_strand(io),
-                [&answer](HttpResponse response) { answer = std::move(response); });
-  io.run();  // Returns once the posted answer (if any) ran: the work is tracked.
+  if (Routes::IsWebSocketRequest(request)) {
+    // As HttpSession does: a /ws request is authorised for an upgrade,
+    // never handed to Handle.
+    bool granted = false;
+    routes.AuthorizeWebSocket(request, boost::asio::make_strand(io),
+                              [&](std::variant<Routes::WebSocketGrant, HttpResponse> grant) {
+                                if (auto* response = std::get_if<HttpResponse>(&grant)) {
+                                  answer = std::move(*response);
+                                } else if (CanonicalUsername(
+                                               std::get<Routes::WebSocketGrant>(grant).username)
+                                               .ok()) {
+                                  granted = true;
+                                } else {
+                                  Fail("granted a non-canonical user", input);
+                                }
+                              });
+    io.run();
+    if (granted) return;
+  } else {
+    routes.Handle(request, boost::asio::make_strand(io),
+                  [&answer](HttpResponse response) { answer = std::move(response); });
+    io.run();  // Returns once the posted answer (if any) ran: the work is tracked.
+  }
   if (!answer.has_value()) Fail("no answer", input);
   CheckResponse(*answer, input);
 }
@@ -240,7 +265,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       request.set(http::field::connection, "upgrade");
       request.set(http::field::sec_websocket_key, "dGhlIHNhbXBsZSBub25jZQ==");
       request.set(http::field::sec_websocket_version, "13");
-      const ServerContext context = fixture.Context(fixture.shared_ledger.get());
+      const ServerContext context = fixture.Context(*fixture.shared_ledger);
       Routes routes(context);
       auto grant = routes.AuthorizeWebSocket(request);
       if (auto* response = std::get_if<HttpResponse>(&grant)) {

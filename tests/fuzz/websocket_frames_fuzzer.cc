@@ -1,25 +1,21 @@
 // Fuzz target: a WebSocket client's byte stream as the server reads it.
 //
-// transport/websocket_session.cc runs on a real tcp_stream and keeps its
-// message handling private, so this target rebuilds the same read path on
-// Beast's in-memory test stream: a boost::beast::websocket::stream with the
-// session's settings (server role, text, 4 KiB read_message_max, no
-// permessage-deflate), accepted with an upgrade request that was parsed
-// first (as the HTTP session hands it over), then an async read loop that
-// classifies each message as the session does: a binary frame starts a close
-// with 1003, a text {"type":"ping"} queues a pong, anything else is ignored.
-// The ping test is a copy of the session's IsPing (keep them in step).
-//
-// One deliberate difference: once it has started a close, this loop does not
-// read again; async_close reads (and discards) up to the peer's close frame
-// itself. The session issues another async_read after async_close, and with
-// Boost 1.81 that deadlocks when the bytes already buffered behind the
-// frame that triggered the close hold a protocol error: the read op holds
+// transport/websocket_session.cc runs on a real tcp_stream, so this target
+// runs the session's own rules (transport/websocket_session_internal.h: the
+// stream settings, ApplyClientMessageRules, with the 4 KiB client message
+// cap of transport/limits.h, and ClassifyClientMessage with the session's
+// IsPing) on Beast's in-memory test stream: a server-role
+// boost::beast::websocket::stream (no permessage-deflate), accepted with an
+// upgrade request that was parsed first (as the HTTP session hands it over),
+// then a read loop shaped as the session's: a binary frame starts a close
+// with 1003, a text {"type":"ping"} queues a pong, anything else is ignored,
+// and once a close has started the loop does not read again (async_close
+// reads, and discards, up to the peer's close frame itself). With Boost 1.81
+// a read beside async_close deadlocks when the bytes buffered behind the
+// frame that triggered the close hold a protocol error (the read op holds
 // the read lock and waits for the write lock to send its own close frame,
-// while the close op holds the write lock and waits for the read lock, and
-// no socket operation is left to wake either (the session then leaks; see
-// regressions/websocket_frames/close-then-bad-frame-deadlock, which hangs
-// the loop as the session writes it and passes as written here).
+// the close op the reverse); regressions/websocket_frames/
+// close-then-bad-frame-deadlock keeps that fixed in both.
 //
 // The first byte picks the handshake: even, a valid upgrade request built
 // here and the rest of the input is the client's frames; odd, the rest is
@@ -33,7 +29,6 @@
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/websocket.hpp>
-#include <boost/json/parse.hpp>
 #include <cstdint>
 #include <cstdlib>
 #include <deque>
@@ -42,6 +37,7 @@
 #include <string_view>
 
 #include "tests/fuzz/fuzz_input.h"
+#include "transport/websocket_session_internal.h"
 
 namespace sbd::fuzz {
 namespace {
@@ -51,24 +47,13 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 namespace websocket = beast::websocket;
 
-// transport/websocket_session.cc: kClientMessageBytesMax.
-constexpr size_t kClientMessageBytesMax = 4096;
-
-// transport/websocket_session.cc: IsPing.
-bool IsPing(std::string_view text) {
-  boost::system::error_code ec;
-  boost::json::value value = boost::json::parse(text, ec);
-  if (ec || !value.is_object()) return false;
-  const boost::json::value* type = value.as_object().if_contains("type");
-  return type != nullptr && type->is_string() && type->as_string() == "ping";
-}
+using sbd::websocket_internal::ClientMessageAction;
 
 // The session's read side and its small write queue, on a test stream.
 class Session {
  public:
   explicit Session(net::io_context& io) : ws_(io) {
-    ws_.read_message_max(kClientMessageBytesMax);
-    ws_.text(true);
+    sbd::websocket_internal::ApplyClientMessageRules(ws_);
   }
 
   beast::test::stream& socket() { return ws_.next_layer(); }
@@ -97,11 +82,13 @@ class Session {
   void OnRead(beast::error_code ec) {
     if (ec) return;  // Closed, or a protocol error Beast answered itself.
     ++messages_;
-    if (ws_.got_binary()) {
+    const ClientMessageAction action = sbd::websocket_internal::ClassifyClientMessage(
+        ws_.got_binary(), beast::buffers_to_string(buffer_.data()));
+    if (action == ClientMessageAction::kCloseUnknownData) {
       Close(websocket::close_code::unknown_data);
       return;  // async_close reads until the peer's close frame.
     }
-    if (IsPing(beast::buffers_to_string(buffer_.data()))) {
+    if (action == ClientMessageAction::kPong) {
       outbox_.push_back(R"({"type":"pong"})");
       if (!writing_) DoWrite();
     }

@@ -25,6 +25,7 @@
 #include "tests/support/http_client.h"
 #include "tests/support/server_process.h"
 #include "transport/openapi_document.h"
+#include "transport/http_status.h"
 #include "transport/routes.h"
 
 namespace sbd::testing {
@@ -123,7 +124,8 @@ std::map<std::string, ErrorCode> EngineErrorCodes() {
   return codes;
 }
 
-// Routes::StatusError's code for a failure without an ErrorCode.
+// InternalErrorAnswer's code (Routes::RejectStatus of a failure without an
+// ErrorCode).
 constexpr std::string_view kInternalErrorCode = "internal_error";
 // The header-limit answer: code payload_too_large, with its own status.
 constexpr int kHeaderFieldsTooLargeStatus = 431;
@@ -182,7 +184,7 @@ TEST(OpenApiRoutesTest, EachAnswersCodesHaveTheEnginesHttpStatus) {
       auto found = engine.find(code);
       ASSERT_NE(found, engine.end()) << where << " " << status << ": unknown code " << code;
       if (http_status == kHeaderFieldsTooLargeStatus && code == "payload_too_large") continue;
-      EXPECT_EQ(ErrorCodeHttpStatus(found->second), http_status)
+      EXPECT_EQ(static_cast<int>(HttpStatusOf(found->second)), http_status)
           << where << " " << status << " documents " << code;
     }
   };

@@ -13,6 +13,7 @@
 #include <chrono>
 #include <future>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <variant>
@@ -24,6 +25,7 @@
 #include "transport/metrics.h"
 #include "transport/routes.h"
 #include "transport/server_context.h"
+#include "transport/notifier.h"
 #include "transport/token_authority.h"
 
 namespace sbd::testing {
@@ -42,12 +44,15 @@ class FirstUseRoutesTest : public ::testing::Test {
         Ledger::Open(std::make_unique<MemoryEventLog>(store_), Ledger::Options{});
     ASSERT_TRUE(ledger.ok()) << ledger.status();
     ledger_ = std::move(*ledger);
-    context_.ledger = ledger_.get();
-    context_.metrics = &metrics_;
-    context_.tokens = &tokens_;
-    context_.now_s = [] { return kNowS; };
-    context_.options.open_accounts_on_first_use = true;
-    routes_ = std::make_unique<Routes>(context_);
+    context_.emplace(ServerContext{.ledger = *ledger_,
+                                   .notifier = notifier_,
+                                   .metrics = metrics_,
+                                   .tokens = tokens_,
+                                   .log = nullptr,
+                                   .options = {},
+                                   .now_s = [] { return kNowS; }});
+    context_->options.open_accounts_on_first_use = true;
+    routes_ = std::make_unique<Routes>(*context_);
     io_thread_ = std::thread([this] { io_.run(); });
   }
 
@@ -96,8 +101,9 @@ class FirstUseRoutesTest : public ::testing::Test {
   std::shared_ptr<MemoryEventLog::Store> store_ = std::make_shared<MemoryEventLog::Store>();
   std::unique_ptr<Ledger> ledger_;
   Metrics metrics_;
+  Notifier notifier_{metrics_};
   TokenAuthority tokens_{kSecret};
-  ServerContext context_;
+  std::optional<ServerContext> context_;
   std::unique_ptr<Routes> routes_;
   boost::asio::io_context io_;
   std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_{

@@ -1,5 +1,6 @@
 #include "transport/json_object_writer.h"
 
+#include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
 #include <string>
@@ -33,6 +34,39 @@ TEST(JsonObjectWriter, WritesWhatBoostJsonSerializes) {
                                   .EndObject()
                                   .Bool("duplicate", true)
                                   .String("empty", "")
+                                  .Finish();
+  EXPECT_EQ(written, boost::json::serialize(expected));
+}
+
+// Arrays of objects (the transaction history), empty ones too.
+TEST(JsonObjectWriter, ArraysOfObjectsAsBoostJsonSerializes) {
+  boost::json::object first;
+  first["type"] = "send";
+  first["amount"] = 5;
+  boost::json::object second;
+  second["type"] = "receive";
+  boost::json::array items;
+  items.push_back(first);
+  items.push_back(second);
+  boost::json::object expected;
+  expected["username"] = "alice";
+  expected["transactions"] = items;
+  expected["none"] = boost::json::array();
+  expected["after"] = true;
+  const std::string written = JsonObjectWriter()
+                                  .String("username", "alice")
+                                  .BeginArray("transactions")
+                                  .BeginElement()
+                                  .String("type", "send")
+                                  .Number("amount", 5)
+                                  .EndObject()
+                                  .BeginElement()
+                                  .String("type", "receive")
+                                  .EndObject()
+                                  .EndArray()
+                                  .BeginArray("none")
+                                  .EndArray()
+                                  .Bool("after", true)
                                   .Finish();
   EXPECT_EQ(written, boost::json::serialize(expected));
 }

@@ -181,6 +181,13 @@ TEST_F(RevocationTest, SighupReloadClosesTheRevokedTokensWebSocketWith1008) {
   ASSERT_TRUE(pong.ok()) << pong.status();
   EXPECT_EQ(pong->at("type").as_string(), "pong");
   EXPECT_TRUE(server_->running());
+  // The line goes out through the access log, which gathers lines for up to
+  // kAccessLogGatherInterval (20 ms) before writing them: wait for it.
+  const auto log_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (server_->Stderr().find("--revoked-tokens reloaded") == std::string::npos &&
+         std::chrono::steady_clock::now() < log_deadline) {
+    std::this_thread::sleep_for(milliseconds(10));
+  }
   EXPECT_NE(server_->Stderr().find("--revoked-tokens reloaded"), std::string::npos);
 }
 

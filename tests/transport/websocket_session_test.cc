@@ -18,6 +18,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -107,11 +108,13 @@ class Harness {
     ledger_ = std::move(*ledger);
     notifier_ = std::make_unique<Notifier>(metrics_);
     ledger_->AddSubscriber(notifier_.get());
-    context_.ledger = ledger_.get();
-    context_.notifier = notifier_.get();
-    context_.metrics = &metrics_;
-    context_.options = options;
-    context_.now_s = UnixSeconds;
+    context_.emplace(ServerContext{.ledger = *ledger_,
+                                   .notifier = *notifier_,
+                                   .metrics = metrics_,
+                                   .tokens = tokens_,
+                                   .log = nullptr,
+                                   .options = options,
+                                   .now_s = UnixSeconds});
 
     acceptor_.open(tcp::v4());
     acceptor_.set_option(net::socket_base::reuse_address(true));
@@ -252,13 +255,14 @@ class Harness {
     }
     Identity identity{query["user"], false, UnixSeconds() + ttl};
     StartWebSocketSession(upgrade.stream.release_socket(), std::move(upgrade.request),
-                          query["user"], identity, since, context_);
+                          query["user"], identity, since, *context_);
   }
 
   Metrics metrics_;
   std::unique_ptr<Ledger> ledger_;
   std::unique_ptr<Notifier> notifier_;
-  ServerContext context_;
+  TokenAuthority tokens_{"websocket-session-test-secret"};
+  std::optional<ServerContext> context_;
 
   net::io_context ioc_;
   net::executor_work_guard<net::io_context::executor_type> work_ = net::make_work_guard(ioc_);

@@ -234,14 +234,13 @@ int RunServe(const ServeConfig& config) {
   if (revoked != nullptr) {
     revocation_watcher.emplace(*revoked, access_log, [&notifier] { notifier.RecheckTokens(); });
   }
-  ServerContext context;
-  context.ledger = ledger->get();
-  context.notifier = &notifier;
-  context.metrics = &metrics;
-  context.tokens = &tokens;
-  context.log = &access_log;
-  context.options = config.server;
-  context.now_s = NowSeconds;
+  const ServerContext context{.ledger = **ledger,
+                               .notifier = notifier,
+                               .metrics = metrics,
+                               .tokens = tokens,
+                               .log = &access_log,
+                               .options = config.server,
+                               .now_s = NowSeconds};
 
   const size_t threads =
       config.threads > 0 ? config.threads : std::max(1u, std::thread::hardware_concurrency());
