@@ -19,8 +19,8 @@
 #define SBD_ENGINE_MUTEX_H_
 
 #include <atomic>
-#include <chrono>
 #include <cassert>
+#include <chrono>
 #include <condition_variable>
 #include <mutex>
 #include <shared_mutex>
@@ -111,8 +111,7 @@ class ABSL_SCOPED_LOCKABLE MutexLock {
 
 class ABSL_SCOPED_LOCKABLE WriterMutexLock {
  public:
-  explicit WriterMutexLock(SharedMutex& mutex) ABSL_EXCLUSIVE_LOCK_FUNCTION(mutex)
-      : mutex_(mutex) {
+  explicit WriterMutexLock(SharedMutex& mutex) ABSL_EXCLUSIVE_LOCK_FUNCTION(mutex) : mutex_(mutex) {
     mutex_.Lock();
   }
   ~WriterMutexLock() ABSL_UNLOCK_FUNCTION() { mutex_.Unlock(); }

@@ -67,8 +67,9 @@ HttpResponse ErrorAnswer(ErrorCode code, std::string_view detail, int64_t retry_
 HttpResponse InternalErrorAnswer(const absl::Status& status) {
   assert(!status.ok() && "an internal error needs a failed status");
   JsonObjectWriter body;
-  body.String("status", "error").String("code", "internal_error").String("detail",
-                                                                         status.ToString());
+  body.String("status", "error")
+      .String("code", "internal_error")
+      .String("detail", status.ToString());
   return JsonAnswer(body, http::status::internal_server_error);
 }
 

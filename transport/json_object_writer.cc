@@ -1,9 +1,9 @@
 #include "transport/json_object_writer.h"
 
 #include <array>
-#include <cassert>
 #include <boost/json/serializer.hpp>
 #include <boost/json/string_view.hpp>
+#include <cassert>
 #include <charconv>
 
 namespace sbd {

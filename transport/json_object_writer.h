@@ -2,9 +2,9 @@
 // in call order (nested objects and arrays of objects too): the one way the
 // server writes its answers and messages. Keys and numbers are written
 // directly; every string value goes through Boost.JSON's serializer, so
-// escaping is the library's, not ours. No DOM and no allocation per member: about 2.5x faster than building
-// a boost::json::object, for what is written per transfer (the two WebSocket
-// messages on the writer thread, the HTTP answer).
+// escaping is the library's, not ours. No DOM and no allocation per member: about 2.5x faster than
+// building a boost::json::object, for what is written per transfer (the two WebSocket messages on
+// the writer thread, the HTTP answer).
 //
 //   std::string text = JsonObjectWriter().String("status", "ok").Number("seq", 7).Finish();
 //

@@ -84,10 +84,9 @@ inline constexpr std::chrono::seconds kWebSocketAcceptTimeout{10};
 // seconds, far below where steady_clock's nanoseconds overflow (a token valid
 // longer is closed after a century). Not a flag: a representation bound.
 inline constexpr int64_t kWebSocketExpiryTimerSecondsMax = int64_t{100} * 365 * 24 * 60 * 60;
-static_assert(kWebSocketExpiryTimerSecondsMax <
-                  std::chrono::duration_cast<std::chrono::seconds>(
-                      std::chrono::steady_clock::duration::max())
-                      .count(),
+static_assert(kWebSocketExpiryTimerSecondsMax < std::chrono::duration_cast<std::chrono::seconds>(
+                                                    std::chrono::steady_clock::duration::max())
+                                                    .count(),
               "the expiry timer must not overflow the clock");
 
 // Client messages. A client only ever sends {"type":"ping"} (API.md); a small

@@ -355,7 +355,7 @@ HttpResponse Routes::GetTransactions(const HttpRequest& request) {
     std::optional<int64_t> value = ParseNonNegative(*text);
     if (!value || *value < 1 || *value > static_cast<int64_t>(kHistoryLimitMax)) {
       return Reject(ErrorCode::kInvalidField,
-                   absl::StrCat("limit must be an integer from 1 to ", kHistoryLimitMax));
+                    absl::StrCat("limit must be an integer from 1 to ", kHistoryLimitMax));
     }
     limit = *value;
   }
@@ -399,14 +399,13 @@ void Routes::PostSend(const HttpRequest& request, const Executor& executor, Resp
   if (wait > absl::ZeroDuration()) {
     return std::move(respond)(
         Reject(ErrorCode::kRateLimited, "too many sends; retry later",
-              static_cast<int64_t>(absl::ToDoubleSeconds(absl::Ceil(wait, absl::Seconds(1))))));
+               static_cast<int64_t>(absl::ToDoubleSeconds(absl::Ceil(wait, absl::Seconds(1))))));
   }
   absl::StatusOr<TransferCommand> command = ParseSendBody(request.body(), *account);
   if (!command.ok()) return std::move(respond)(RejectStatus(command.status()));
   Submit(
       std::move(*command), executor,
-      [this](const CommandResult& result) { return AnswerTransfer(result); },
-      std::move(respond));
+      [this](const CommandResult& result) { return AnswerTransfer(result); }, std::move(respond));
 }
 
 void Routes::PostAdminTransfer(const HttpRequest& request, const Executor& executor,
@@ -419,8 +418,7 @@ void Routes::PostAdminTransfer(const HttpRequest& request, const Executor& execu
   if (!command.ok()) return std::move(respond)(RejectStatus(command.status()));
   Submit(
       std::move(*command), executor,
-      [this](const CommandResult& result) { return AnswerTransfer(result); },
-      std::move(respond));
+      [this](const CommandResult& result) { return AnswerTransfer(result); }, std::move(respond));
 }
 
 void Routes::PatchNote(const HttpRequest& request, const Executor& executor, Respond respond) {
@@ -429,8 +427,7 @@ void Routes::PatchNote(const HttpRequest& request, const Executor& executor, Res
   absl::StatusOr<SetNoteCommand> command = ParseSetNoteBody(request.body(), *account);
   if (!command.ok()) return std::move(respond)(RejectStatus(command.status()));
   Submit(
-      std::move(*command), executor,
-      [](const CommandResult& result) { return NoteAnswer(result); },
+      std::move(*command), executor, [](const CommandResult& result) { return NoteAnswer(result); },
       std::move(respond));
 }
 
@@ -441,8 +438,7 @@ void Routes::PostAccount(const HttpRequest& request, const Executor& executor, R
   if (!command.ok()) return std::move(respond)(RejectStatus(command.status()));
   Submit(
       std::move(*command), executor,
-      [](const CommandResult& result) { return AccountOpenedAnswer(result); },
-      std::move(respond));
+      [](const CommandResult& result) { return AccountOpenedAnswer(result); }, std::move(respond));
 }
 
 void Routes::PostMint(const HttpRequest& request, const Executor& executor, Respond respond) {
@@ -451,8 +447,7 @@ void Routes::PostMint(const HttpRequest& request, const Executor& executor, Resp
   absl::StatusOr<MintCommand> command = ParseMintBody(request.body(), admin->subject);
   if (!command.ok()) return std::move(respond)(RejectStatus(command.status()));
   Submit(
-      std::move(*command), executor,
-      [](const CommandResult& result) { return MintAnswer(result); },
+      std::move(*command), executor, [](const CommandResult& result) { return MintAnswer(result); },
       std::move(respond));
 }
 

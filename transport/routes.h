@@ -51,11 +51,10 @@ class Routes {
   Routes& operator=(const Routes&) = delete;
 
   // Answers `request`, which must not be a WebSocket request
-  // (IsWebSocketRequest: the session upgrades those). `respond` runs either before Handle returns (reads,
-  // errors) or later, posted onto `executor` (commands, and any request that
-  // first opens the caller's account: the ledger's callback never touches
-  // the session from the writer thread). `request` must stay valid until
-  // `respond` has run.
+  // (IsWebSocketRequest: the session upgrades those). `respond` runs either before Handle returns
+  // (reads, errors) or later, posted onto `executor` (commands, and any request that first opens
+  // the caller's account: the ledger's callback never touches the session from the writer thread).
+  // `request` must stay valid until `respond` has run.
   void Handle(const HttpRequest& request, const SessionStrand& executor, Respond respond);
 
   // GET /ws?token=<jwt>[&since=S]: what StartWebSocketSession needs, or the

@@ -1,7 +1,6 @@
 #include "transport/websocket_session.h"
 
 #include <algorithm>
-#include <cassert>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -10,6 +9,7 @@
 #include <boost/beast/version.hpp>
 #include <boost/beast/websocket.hpp>
 #include <boost/json/parse.hpp>
+#include <cassert>
 #include <chrono>
 #include <deque>
 #include <memory>
@@ -160,7 +160,8 @@ class WebSocketSession : public NotificationSink,
     if (identity_.expires_at_s != kNeverExpires) {
       // Capped so the clock's nanoseconds cannot overflow; a token valid for
       // a century is closed after one.
-      expiry_timer_.expires_after(std::chrono::seconds(std::min(ttl_s, kWebSocketExpiryTimerSecondsMax)));
+      expiry_timer_.expires_after(
+          std::chrono::seconds(std::min(ttl_s, kWebSocketExpiryTimerSecondsMax)));
       expiry_timer_.async_wait([self = shared_from_this()](beast::error_code wait_ec) {
         if (!wait_ec) self->Close(websocket::close_code::policy_error, "token expired");
       });
@@ -197,8 +198,8 @@ class WebSocketSession : public NotificationSink,
   }
 
   void ReplayOneChunk() {
-    absl::StatusOr<std::vector<Event>> events = context_.ledger.EventsAfter(
-        username_, replay_cursor_, snapshot_seq_, kResumeEventsPerRead);
+    absl::StatusOr<std::vector<Event>> events =
+        context_.ledger.EventsAfter(username_, replay_cursor_, snapshot_seq_, kResumeEventsPerRead);
     if (!events.ok()) {
       Close(websocket::close_code::internal_error, "resume failed");
       return;

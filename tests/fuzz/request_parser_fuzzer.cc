@@ -199,18 +199,17 @@ void Handle(Ledger* ledger, const HttpRequest& request, std::string_view input) 
     // As HttpSession does: a /ws request is authorised for an upgrade,
     // never handed to Handle.
     bool granted = false;
-    routes.AuthorizeWebSocket(request, boost::asio::make_strand(io),
-                              [&](std::variant<Routes::WebSocketGrant, HttpResponse> grant) {
-                                if (auto* response = std::get_if<HttpResponse>(&grant)) {
-                                  answer = std::move(*response);
-                                } else if (CanonicalUsername(
-                                               std::get<Routes::WebSocketGrant>(grant).username)
-                                               .ok()) {
-                                  granted = true;
-                                } else {
-                                  Fail("granted a non-canonical user", input);
-                                }
-                              });
+    routes.AuthorizeWebSocket(
+        request, boost::asio::make_strand(io),
+        [&](std::variant<Routes::WebSocketGrant, HttpResponse> grant) {
+          if (auto* response = std::get_if<HttpResponse>(&grant)) {
+            answer = std::move(*response);
+          } else if (CanonicalUsername(std::get<Routes::WebSocketGrant>(grant).username).ok()) {
+            granted = true;
+          } else {
+            Fail("granted a non-canonical user", input);
+          }
+        });
     io.run();
     if (granted) return;
   } else {

@@ -24,8 +24,8 @@
 #include "engine/error_code.h"
 #include "tests/support/http_client.h"
 #include "tests/support/server_process.h"
-#include "transport/openapi_document.h"
 #include "transport/http_status.h"
+#include "transport/openapi_document.h"
 #include "transport/routes.h"
 
 namespace sbd::testing {

@@ -23,9 +23,9 @@
 #include "tests/engine/memory_event_log.h"
 #include "tests/engine/writer_hold.h"
 #include "transport/metrics.h"
+#include "transport/notifier.h"
 #include "transport/routes.h"
 #include "transport/server_context.h"
-#include "transport/notifier.h"
 #include "transport/token_authority.h"
 
 namespace sbd::testing {

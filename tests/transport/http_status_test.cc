@@ -19,15 +19,15 @@ TEST(HttpStatusOf, MapsEachCodeToItsApiStatus) {
 // Every code of API.md "Errors", with its status.
 TEST(HttpStatusOf, EveryCode) {
   const std::pair<ErrorCode, int> expected[] = {
-      {ErrorCode::kInvalidJson, 400},          {ErrorCode::kMissingFields, 400},
-      {ErrorCode::kInvalidAmount, 400},        {ErrorCode::kInvalidUsername, 400},
-      {ErrorCode::kSelfTransfer, 400},         {ErrorCode::kInsufficientFunds, 400},
-      {ErrorCode::kBalanceOverflow, 400},      {ErrorCode::kInvalidField, 400},
-      {ErrorCode::kUnauthorized, 401},         {ErrorCode::kForbidden, 403},
-      {ErrorCode::kAccountNotFound, 404},      {ErrorCode::kTransactionNotFound, 404},
-      {ErrorCode::kNotFound, 404},             {ErrorCode::kMethodNotAllowed, 405},
-      {ErrorCode::kAccountExists, 409},        {ErrorCode::kTransactionIdConflict, 409},
-      {ErrorCode::kPayloadTooLarge, 413},      {ErrorCode::kRateLimited, 429},
+      {ErrorCode::kInvalidJson, 400},     {ErrorCode::kMissingFields, 400},
+      {ErrorCode::kInvalidAmount, 400},   {ErrorCode::kInvalidUsername, 400},
+      {ErrorCode::kSelfTransfer, 400},    {ErrorCode::kInsufficientFunds, 400},
+      {ErrorCode::kBalanceOverflow, 400}, {ErrorCode::kInvalidField, 400},
+      {ErrorCode::kUnauthorized, 401},    {ErrorCode::kForbidden, 403},
+      {ErrorCode::kAccountNotFound, 404}, {ErrorCode::kTransactionNotFound, 404},
+      {ErrorCode::kNotFound, 404},        {ErrorCode::kMethodNotAllowed, 405},
+      {ErrorCode::kAccountExists, 409},   {ErrorCode::kTransactionIdConflict, 409},
+      {ErrorCode::kPayloadTooLarge, 413}, {ErrorCode::kRateLimited, 429},
       {ErrorCode::kUnavailable, 503},
   };
   static_assert(std::size(expected) == static_cast<size_t>(ErrorCode::kUnavailable) + 1);

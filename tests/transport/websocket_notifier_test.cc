@@ -37,34 +37,20 @@ class RecordingSink : public NotificationSink {
   int recheck_calls = 0;
 };
 
+// The shared builders, stamped with a time (the messages carry it).
 Event Transfer(int64_t seq, std::string from, std::string to, int64_t amount, int64_t from_balance,
                int64_t to_balance, std::string note = "") {
-  Event event;
-  event.seq = seq;
-  event.type = EventType::kTokensTransferred;
+  Event event =
+      ::sbd::testing::Transferred(seq, std::move(from), std::move(to), amount, from_balance,
+                                  to_balance, "tx-" + std::to_string(seq), std::move(note));
   event.timestamp_ms = 1795705445000 + seq;
-  event.actor = from;
-  event.from_account = std::move(from);
-  event.to_account = std::move(to);
-  event.amount = amount;
-  event.from_balance = from_balance;
-  event.to_balance = to_balance;
-  event.transaction_id = "tx-" + std::to_string(seq);
-  event.note = std::move(note);
   return event;
 }
 
 Event Mint(int64_t seq, std::string holder, int64_t amount, int64_t balance) {
-  Event event;
-  event.seq = seq;
-  event.type = EventType::kTokensMinted;
+  Event event = ::sbd::testing::Minted(seq, std::move(holder), amount, balance,
+                                       "mint-" + std::to_string(seq), "welcome");
   event.timestamp_ms = 1795705445000 + seq;
-  event.actor = "admin";
-  event.to_account = std::move(holder);
-  event.amount = amount;
-  event.to_balance = balance;
-  event.transaction_id = "mint-" + std::to_string(seq);
-  event.note = "welcome";
   return event;
 }
 

@@ -235,12 +235,12 @@ int RunServe(const ServeConfig& config) {
     revocation_watcher.emplace(*revoked, access_log, [&notifier] { notifier.RecheckTokens(); });
   }
   const ServerContext context{.ledger = **ledger,
-                               .notifier = notifier,
-                               .metrics = metrics,
-                               .tokens = tokens,
-                               .log = &access_log,
-                               .options = config.server,
-                               .now_s = NowSeconds};
+                              .notifier = notifier,
+                              .metrics = metrics,
+                              .tokens = tokens,
+                              .log = &access_log,
+                              .options = config.server,
+                              .now_s = NowSeconds};
 
   const size_t threads =
       config.threads > 0 ? config.threads : std::max(1u, std::thread::hardware_concurrency());
