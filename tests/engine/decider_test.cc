@@ -14,7 +14,7 @@
 #include "engine/error_code.h"
 #include "engine/projector.h"
 #include "gtest/gtest.h"
-#include "tests/engine/memory_event_log.h"
+#include "tests/support/memory_event_log.h"
 #include "tests/support/event_builders.h"
 
 namespace sbd {

@@ -34,7 +34,7 @@
 #include "engine/projector.h"
 #include "engine/validation.h"
 #include "gtest/gtest.h"
-#include "tests/engine/memory_event_log.h"
+#include "tests/support/memory_event_log.h"
 #include "tests/engine/writer_hold.h"
 
 namespace sbd {

@@ -8,7 +8,7 @@
 #include "engine/mutex.h"
 #include "engine/projector.h"
 #include "gtest/gtest.h"
-#include "tests/engine/memory_event_log.h"
+#include "tests/support/memory_event_log.h"
 #include "tests/engine/writer_hold.h"
 
 namespace sbd {

@@ -32,7 +32,7 @@
 #include "engine/error_code.h"
 #include "engine/ledger.h"
 #include "engine/validation.h"
-#include "tests/engine/memory_event_log.h"
+#include "tests/support/memory_event_log.h"
 #include "tests/fuzz/fuzz_input.h"
 #include "transport/metrics.h"
 #include "transport/notifier.h"
@@ -116,7 +116,8 @@ std::shared_ptr<testing::MemoryEventLog::Store> SeedStore() {
 std::unique_ptr<Ledger> OpenLedger(testing::MemoryEventLog::Store& seed) {
   auto store = std::make_shared<testing::MemoryEventLog::Store>();
   {
-    MutexLock lock(seed.mutex);
+    MutexLock seed_lock(seed.mutex);
+    MutexLock store_lock(store->mutex);  // Uncontended: nothing else has it yet.
     store->events = seed.events;
   }
   Ledger::Options options;

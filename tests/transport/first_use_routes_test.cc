@@ -20,7 +20,7 @@
 #include <vector>
 
 #include "engine/ledger.h"
-#include "tests/engine/memory_event_log.h"
+#include "tests/support/memory_event_log.h"
 #include "tests/engine/writer_hold.h"
 #include "transport/metrics.h"
 #include "transport/notifier.h"

@@ -17,7 +17,6 @@
 #include <iostream>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
@@ -26,8 +25,8 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "engine/event_log.h"
 #include "engine/ledger.h"
+#include "tests/support/memory_event_log.h"
 #include "tests/support/websocket_client.h"
 #include "tests/transport/websocket_test_util.h"
 #include "transport/metrics.h"
@@ -44,55 +43,6 @@ using tcp = net::ip::tcp;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-// An EventLog in memory (no hash chain, no faults): enough for a real Ledger.
-class MemoryLog : public EventLog {
- public:
-  absl::Status Append(absl::Span<const Event> events) override {
-    std::lock_guard lock(mutex_);
-    for (const Event& event : events) {
-      if (event.seq != static_cast<int64_t>(events_.size()) + 1) {
-        return absl::InternalError("seq gap");
-      }
-      events_.push_back(event);
-    }
-    return absl::OkStatus();
-  }
-  int64_t LastSeq() const override {
-    std::lock_guard lock(mutex_);
-    return static_cast<int64_t>(events_.size());
-  }
-  absl::Status Read(int64_t from_seq, int64_t to_seq,
-                    absl::FunctionRef<absl::Status(const Event&)> visit) const override {
-    std::vector<Event> copy;
-    {
-      std::lock_guard lock(mutex_);
-      for (int64_t seq = std::max<int64_t>(from_seq, 1);
-           seq <= to_seq && seq <= static_cast<int64_t>(events_.size()); ++seq) {
-        copy.push_back(events_[seq - 1]);
-      }
-    }
-    for (const Event& event : copy) {
-      if (absl::Status status = visit(event); !status.ok()) return status;
-    }
-    return absl::OkStatus();
-  }
-  absl::StatusOr<std::vector<Event>> ReadSeqs(absl::Span<const int64_t> seqs) const override {
-    std::lock_guard lock(mutex_);
-    std::vector<Event> result;
-    for (int64_t seq : seqs) {
-      if (seq < 1 || seq > static_cast<int64_t>(events_.size())) {
-        return absl::NotFoundError(absl::StrCat("seq ", seq));
-      }
-      result.push_back(events_[seq - 1]);
-    }
-    return result;
-  }
-
- private:
-  mutable std::mutex mutex_;  // Not absl::Mutex: visible to TSan.
-  std::vector<Event> events_ ABSL_GUARDED_BY(mutex_);
-};
-
 int64_t UnixSeconds() {
   return std::chrono::duration_cast<seconds>(std::chrono::system_clock::now().time_since_epoch())
       .count();
@@ -103,7 +53,7 @@ class Harness {
  public:
   explicit Harness(ServerOptions options = {}) {
     absl::StatusOr<std::unique_ptr<Ledger>> ledger =
-        Ledger::Open(std::make_unique<MemoryLog>(), Ledger::Options{});
+        Ledger::Open(std::make_unique<testing::MemoryEventLog>(), Ledger::Options{});
     EXPECT_TRUE(ledger.ok()) << ledger.status();
     ledger_ = std::move(*ledger);
     notifier_ = std::make_unique<Notifier>(metrics_);

@@ -4,8 +4,8 @@
 //
 // Thread-safety: every method is thread-safe. The events live in a shared
 // store so a test can "reopen" a ledger on the same log after closing one.
-#ifndef SBD_TESTS_ENGINE_MEMORY_EVENT_LOG_H_
-#define SBD_TESTS_ENGINE_MEMORY_EVENT_LOG_H_
+#ifndef SBD_TESTS_SUPPORT_MEMORY_EVENT_LOG_H_
+#define SBD_TESTS_SUPPORT_MEMORY_EVENT_LOG_H_
 
 #include <atomic>
 #include <memory>
@@ -94,4 +94,4 @@ class MemoryEventLog : public EventLog {
 
 }  // namespace sbd::testing
 
-#endif  // SBD_TESTS_ENGINE_MEMORY_EVENT_LOG_H_
+#endif  // SBD_TESTS_SUPPORT_MEMORY_EVENT_LOG_H_
