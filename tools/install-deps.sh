@@ -4,7 +4,9 @@
 # configure step looks for GoogleTest and Google Benchmark too), which is all
 # the demo (README command 1) needs. The test command adds:
 #   SBD_DEPS_TEST=1     clang, its sanitizer and fuzzer runtimes, clang-tidy
-#                       (tools/sanitize.sh, fuzz.sh, lint.sh);
+#                       (tools/sanitize.sh, fuzz.sh, lint.sh), and nats-server
+#                       (the cluster tests start a 3-server JetStream cluster,
+#                       tests/support/nats_cluster.h);
 #   SBD_DEPS_BROWSER=1  what the wallet page's browser test needs: Chromium,
 #                       and Node.js with npm unless a node is already on the
 #                       PATH (its npm packages are installed by
@@ -17,9 +19,13 @@ packages=(
   libsqlitecpp-dev libsqlite3-dev libboost1.81-dev libboost-url1.81-dev libboost-json1.81-dev
   libboost-program-options1.81-dev libsimdjson-dev libabsl-dev libbenchmark-dev
   libgtest-dev libgmock-dev libssl-dev libjwt-dev
+  # The NATS C client: cluster mode's server links it (and its tests use it).
+  libnats-dev
 )
 if [[ "${SBD_DEPS_TEST:-0}" == 1 ]]; then
   packages+=(clang-14 libclang-rt-14-dev llvm-14 clang-tidy-14)
+  # Only the tests run a NATS server; a cluster-mode deployment brings its own.
+  packages+=(nats-server)
 fi
 if [[ "${SBD_DEPS_BROWSER:-0}" == 1 ]]; then
   packages+=(chromium fonts-dejavu-core)
