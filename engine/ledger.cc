@@ -76,6 +76,20 @@ class Ledger::Impl {
     std::move(done)(std::move(refused));  // Outside the lock: `done` may do anything.
   }
 
+  void SubmitReplicated(std::vector<Event> events, AppendFn append,
+                        std::function<void(absl::Status)> done) {
+    assert(!events.empty() && append && done);
+    {
+      MutexLock lock(queue_mutex_);
+      if (!stopping_) {
+        replicated_.push_back(ReplicatedBatch{std::move(events), std::move(append), std::move(done)});
+        writer_wakeup_.Signal();
+        return;
+      }
+    }
+    done(MakeError(ErrorCode::kUnavailable, "the ledger is shutting down"));
+  }
+
   void Stop() {
     {
       MutexLock lock(queue_mutex_);
@@ -198,6 +212,13 @@ class Ledger::Impl {
   // express "the writer thread", hence the exemption.
   const Projector& WriterProjection() const ABSL_NO_THREAD_SAFETY_ANALYSIS { return projector_; }
 
+  // A batch of a follower: decided elsewhere, appended by its own function.
+  struct ReplicatedBatch {
+    std::vector<Event> events;
+    AppendFn append;
+    std::function<void(absl::Status)> done;
+  };
+
   // --- The writer thread: Decide, then Finish (Apply, Publish, Answer). ---
 
   // The pipeline: while batch N is appended on the append thread, batch N+1
@@ -208,7 +229,14 @@ class Ledger::Impl {
   void RunWriter() {
     std::unique_ptr<Batch> in_flight;  // In, or done with, the append stage.
     std::vector<QueuedCommand> taken;
-    while (TakeCommands(in_flight != nullptr, taken)) {
+    std::vector<ReplicatedBatch> replicated;
+    while (TakeCommands(in_flight != nullptr, taken, replicated)) {
+      if (!replicated.empty()) {
+        assert(in_flight == nullptr && taken.empty() && "replicated batches run alone");
+        for (ReplicatedBatch& batch : replicated) FinishReplicated(batch);
+        replicated.clear();
+        continue;
+      }
       std::unique_ptr<Batch> next;
       if (!taken.empty()) next = Decide(std::move(taken), in_flight.get());
       taken.clear();
@@ -229,15 +257,26 @@ class Ledger::Impl {
     assert(in_flight == nullptr && "the writer stops with no batch in flight");
   }
 
-  // Waits for commands, or for the append in flight to end, or for Stop;
-  // moves up to batch_size_max commands into `taken` (empty if none came).
-  // False once stopping with nothing queued and nothing in flight.
-  bool TakeCommands(bool append_in_flight, std::vector<QueuedCommand>& taken) {
-    assert(taken.empty());
+  // Waits for commands or replicated batches, or for the append in flight
+  // to end, or for Stop. Moves the replicated batches into `replicated` if
+  // nothing is in flight; else up to batch_size_max commands into `taken`
+  // (empty if none came), taking none while replicated batches wait, so
+  // that the pipeline drains for them. False once stopping with nothing
+  // queued and nothing in flight.
+  bool TakeCommands(bool append_in_flight, std::vector<QueuedCommand>& taken,
+                    std::vector<ReplicatedBatch>& replicated) {
+    assert(taken.empty() && replicated.empty());
     MutexLock lock(queue_mutex_);
     assert(append_in_flight == append_in_flight_ && "the writer knows what it has in flight");
-    while (queue_.empty() && !stopping_ && !(append_in_flight && append_result_.has_value())) {
+    while (queue_.empty() && replicated_.empty() && !stopping_ &&
+           !(append_in_flight && append_result_.has_value())) {
       writer_wakeup_.Wait(queue_mutex_);
+    }
+    if (!replicated_.empty()) {
+      if (append_in_flight) return true;  // Finish it first.
+      for (ReplicatedBatch& batch : replicated_) replicated.push_back(std::move(batch));
+      replicated_.clear();
+      return true;
     }
     if (queue_.empty() && !append_in_flight) return false;  // Stopping, every command done.
     const size_t count = std::min(queue_.size(), options_.batch_size_max);
@@ -269,6 +308,21 @@ class Ledger::Impl {
       Publish(batch.events());
     }
     batch.Answer();
+  }
+
+  // A follower's batch: append (no command batch is in flight), apply with
+  // every check of a replay, publish.
+  void FinishReplicated(ReplicatedBatch& batch) {
+    absl::Status status = batch.append(batch.events);
+    if (status.ok()) {
+      WriterMutexLock lock(projection_mutex_);
+      for (const Event& event : batch.events) {
+        status = projector_.Apply(event);
+        if (!status.ok()) break;
+      }
+    }
+    if (status.ok()) Publish(batch.events);
+    std::move(batch.done)(std::move(status));
   }
 
   void Apply(absl::Span<const Event> events) {
@@ -365,6 +419,7 @@ class Ledger::Impl {
   // Commands queued, stopping, or an append done.
   CondVar writer_wakeup_;
   std::deque<QueuedCommand> queue_ ABSL_GUARDED_BY(queue_mutex_);
+  std::vector<ReplicatedBatch> replicated_ ABSL_GUARDED_BY(queue_mutex_);
   bool stopping_ ABSL_GUARDED_BY(queue_mutex_) = false;
   // The append stage's hand-off, under the queue's mutex so that the writer
   // waits for "commands or a finished append" on one condition variable.
@@ -409,6 +464,11 @@ std::future<absl::StatusOr<CommandResult>> Ledger::Submit(Command command) {
     promise->set_value(std::move(result));
   });
   return future;
+}
+
+void Ledger::SubmitReplicated(std::vector<Event> events, AppendFn append,
+                              std::function<void(absl::Status)> done) {
+  impl_->SubmitReplicated(std::move(events), std::move(append), std::move(done));
 }
 
 void Ledger::Stop() { impl_->Stop(); }

@@ -32,6 +32,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "absl/types/span.h"
 #include "engine/command.h"
 #include "engine/event.h"
 #include "engine/event_log.h"
@@ -75,6 +76,20 @@ class Ledger {
   // the queue is full, or kUnavailable after Stop().
   void Submit(Command command, Done done);
   std::future<absl::StatusOr<CommandResult>> Submit(Command command);
+
+  // Cluster mode, on a follower: `events` were decided by the cluster's
+  // writer and are committed in the replicated stream. On the writer thread,
+  // once no batch of commands is in flight, `append` writes them to the
+  // local log (the caller's replicated append, which checks their hash
+  // chain); then they are applied to the projection, which checks every
+  // recorded balance, and published to the subscribers like a decided
+  // batch. `done` gets the outcome: the append's error (nothing applied), or
+  // kDataLoss naming the seq of an event the projection contradicts (the
+  // events before it are applied; the node must stop, as a log that fails
+  // its replay does), or kUnavailable after Stop().
+  using AppendFn = std::function<absl::Status(absl::Span<const Event> events)>;
+  void SubmitReplicated(std::vector<Event> events, AppendFn append,
+                        std::function<void(absl::Status)> done);
 
   // Stops accepting commands, finishes the queued ones, joins the writer.
   // Idempotent.

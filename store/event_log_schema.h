@@ -61,6 +61,20 @@ inline constexpr const char* kEventLogColumnsV1 =
     "seq, type, timestamp_ms, actor, from_account, to_account, amount, from_balance, "
     "to_balance, transaction_id, note, hash, '' AS reason";
 
+// Cluster mode only (docs/EVENT_LOG.md): which message of the replicated
+// stream the log's last batch was, written in that batch's transaction. Not
+// an events column and no schema version of its own: a reader of events
+// never needs it, and a single-node log never has the table.
+inline constexpr const char* kStreamPositionSchemaSql = R"sql(
+CREATE TABLE IF NOT EXISTS stream_position (
+  id         INTEGER PRIMARY KEY CHECK (id = 1),
+  stream_seq INTEGER NOT NULL,
+  last_seq   INTEGER NOT NULL
+) STRICT
+)sql";
+inline constexpr const char* kStreamPositionRecordSql =
+    "INSERT OR REPLACE INTO stream_position (id, stream_seq, last_seq) VALUES (1, ?, ?)";
+
 // One row; bind the columns of kEventLogColumns in order.
 inline constexpr const char* kEventLogInsertSql =
     "INSERT INTO events (seq, type, timestamp_ms, actor, from_account, to_account, amount, "

@@ -19,6 +19,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "engine/mutex.h"
 #include "store/event_hash.h"
 #include "store/event_log_schema.h"
 #include "store/event_row.h"
@@ -116,6 +117,25 @@ size_t FirstSeqGap(absl::Span<const Event> events, int64_t first_seq) {
   return events.size();
 }
 
+// Cluster mode's one-row table: the stream message the last batch came from
+// (docs/EVENT_LOG.md, "stream_position"). Created with its first row, in the
+// batch's own transaction; a single-node log never has it.
+void RecordStreamPosition(SQLite::Database& db, int64_t stream_seq, int64_t last_seq) {
+  db.exec(kStreamPositionSchemaSql);
+  SQLite::Statement record(db, kStreamPositionRecordSql);
+  record.bind(1, stream_seq);
+  record.bind(2, last_seq);
+  record.exec();
+}
+
+// The recorded stream position; zeros if none.
+SqliteEventLog::StreamPosition ReadStreamPosition(SQLite::Database& db) {
+  if (!db.tableExists("stream_position")) return {};
+  SQLite::Statement read(db, "SELECT stream_seq, last_seq FROM stream_position WHERE id = 1");
+  if (!read.executeStep()) return {};
+  return {read.getColumn(0).getInt64(), read.getColumn(1).getInt64()};
+}
+
 }  // namespace
 
 class SqliteEventLog::Impl {
@@ -138,15 +158,25 @@ class SqliteEventLog::Impl {
     insert_.reset();
   }
 
-  absl::Status Append(absl::Span<const Event> events);
+  absl::Status Append(absl::Span<const Event> events, std::optional<int64_t> stream_seq);
   int64_t LastSeq() const { return last_seq_.load(std::memory_order_acquire); }
+  StreamPosition LastStreamPosition() const {
+    MutexLock lock(position_mutex_);
+    return position_;
+  }
+  EventHash LastHash() const { return last_hash_; }
+  void SetStreamPosition(StreamPosition position) {
+    MutexLock lock(position_mutex_);
+    position_ = position;
+  }
   absl::Status Read(int64_t from_seq, int64_t to_seq,
                     absl::FunctionRef<absl::Status(const Event&)> visit) const;
   absl::StatusOr<std::vector<Event>> ReadSeqs(absl::Span<const int64_t> seqs) const;
 
  private:
-  // Writes `events`, whose seqs continue the log, in one transaction.
-  absl::Status Commit(absl::Span<const Event> events);
+  // Writes `events`, whose seqs continue the log, in one transaction, with
+  // the stream position if there is one.
+  absl::Status Commit(absl::Span<const Event> events, std::optional<int64_t> stream_seq);
 
   const std::string path_;
   // Null when read-only. Used by the appending thread only.
@@ -156,12 +186,17 @@ class SqliteEventLog::Impl {
   std::atomic<int64_t> last_seq_;
   // The hash of event last_seq_. Appending thread only.
   EventHash last_hash_;
+  // The last AppendAt's (cluster mode): written by the appender, read by any
+  // thread.
+  mutable Mutex position_mutex_;
+  StreamPosition position_ ABSL_GUARDED_BY(position_mutex_);
   // Thread-safe (its own lock); mutable because borrowing a connection is
   // not a change to the log a const read could see.
   mutable ReaderPool readers_;
 };
 
-absl::Status SqliteEventLog::Impl::Append(absl::Span<const Event> events) {
+absl::Status SqliteEventLog::Impl::Append(absl::Span<const Event> events,
+                                          std::optional<int64_t> stream_seq) {
   if (writer_ == nullptr) {
     return absl::FailedPreconditionError(absl::StrCat("append to ", path_, ": opened read-only"));
   }
@@ -178,12 +213,19 @@ absl::Status SqliteEventLog::Impl::Append(absl::Span<const Event> events) {
         absl::StrCat("append to ", path_, ": event seq ", events[i].seq, " where seq ",
                      first_seq + static_cast<int64_t>(i), " continues the log"));
   }
-  return Commit(events);
+  if (const int64_t last = LastStreamPosition().stream_seq; stream_seq && *stream_seq <= last) {
+    return absl::FailedPreconditionError(absl::StrCat("append to ", path_, ": stream message ",
+                                                      *stream_seq, " is not after ", last));
+  }
+  return Commit(events, stream_seq);
 }
 
-absl::Status SqliteEventLog::Impl::Commit(absl::Span<const Event> events) {
+absl::Status SqliteEventLog::Impl::Commit(absl::Span<const Event> events,
+                                          std::optional<int64_t> stream_seq) {
   assert(!events.empty() && FirstSeqGap(events, LastSeq() + 1) == events.size() &&
          "a batch must continue the log without a gap");
+  assert((!stream_seq || *stream_seq > LastStreamPosition().stream_seq) &&
+         "the stream position only moves on");
   EventHash hash = last_hash_;
   try {
     // A ROLLBACK that failed after an earlier error can leave a transaction
@@ -197,6 +239,7 @@ absl::Status SqliteEventLog::Impl::Commit(absl::Span<const Event> events) {
       insert.exec();
       insert.reset();
     }
+    if (stream_seq) RecordStreamPosition(*writer_, *stream_seq, events.back().seq);
     writer_->exec("COMMIT");
   } catch (const SQLite::Exception& error) {
     insert_->tryReset();
@@ -210,6 +253,7 @@ absl::Status SqliteEventLog::Impl::Commit(absl::Span<const Event> events) {
     return FromSqlite(error, "append to", path_);
   }
   last_hash_ = hash;
+  if (stream_seq) SetStreamPosition({*stream_seq, events.back().seq});
   last_seq_.store(events.back().seq, std::memory_order_release);
   assert(LastSeq() == events.back().seq);
   return absl::OkStatus();
@@ -295,9 +339,12 @@ absl::StatusOr<std::unique_ptr<SqliteEventLog>> SqliteEventLog::Open(const std::
         }
       }
     }
+    step = "read the stream position of";
+    const StreamPosition position = ReadStreamPosition(*db);
     if (options.read_only) db.reset();  // Reads use pooled connections.
-    return std::unique_ptr<SqliteEventLog>(new SqliteEventLog(
-        std::make_unique<Impl>(path, *schema_version, std::move(db), last_seq, last_hash)));
+    auto impl = std::make_unique<Impl>(path, *schema_version, std::move(db), last_seq, last_hash);
+    impl->SetStreamPosition(position);
+    return std::unique_ptr<SqliteEventLog>(new SqliteEventLog(std::move(impl)));
   } catch (const SQLite::Exception& error) {
     if ((error.getErrorCode() & 0xff) == SQLITE_NOTADB) {
       return absl::FailedPreconditionError(
@@ -312,8 +359,19 @@ SqliteEventLog::SqliteEventLog(std::unique_ptr<Impl> impl) : impl_(std::move(imp
 SqliteEventLog::~SqliteEventLog() = default;
 
 absl::Status SqliteEventLog::Append(absl::Span<const Event> events) {
-  return impl_->Append(events);
+  return impl_->Append(events, std::nullopt);
 }
+
+absl::Status SqliteEventLog::AppendAt(absl::Span<const Event> events, int64_t stream_seq) {
+  assert(stream_seq > 0 && "stream sequences start at 1");
+  return impl_->Append(events, stream_seq);
+}
+
+SqliteEventLog::StreamPosition SqliteEventLog::LastStreamPosition() const {
+  return impl_->LastStreamPosition();
+}
+
+EventHash SqliteEventLog::LastHash() const { return impl_->LastHash(); }
 
 int64_t SqliteEventLog::LastSeq() const { return impl_->LastSeq(); }
 

@@ -19,6 +19,7 @@
 
 #include "absl/status/statusor.h"
 #include "engine/event_log.h"
+#include "store/event_hash.h"
 
 namespace sbd {
 
@@ -61,6 +62,24 @@ class SqliteEventLog : public EventLog {
   ~SqliteEventLog() override;
 
   absl::Status Append(absl::Span<const Event> events) override;
+
+  // Cluster mode (docs/CLUSTER.md): Append, recording in the same
+  // transaction that the batch is message `stream_seq` of the replicated
+  // stream (table stream_position, docs/EVENT_LOG.md), so that the log and
+  // its place in the stream can never disagree after a crash.
+  absl::Status AppendAt(absl::Span<const Event> events, int64_t stream_seq);
+  // The last AppendAt's stream message and the seq of its last event; both 0
+  // if the log never had one. last_seq < LastSeq() means plain Appends came
+  // after it (the log was served outside cluster mode since).
+  struct StreamPosition {
+    int64_t stream_seq = 0;
+    int64_t last_seq = 0;
+  };
+  StreamPosition LastStreamPosition() const;
+  // The chain hash of event LastSeq() (kGenesisHash for an empty log). Only
+  // the appending thread may call it, as it may Append.
+  EventHash LastHash() const;
+
   int64_t LastSeq() const override;
   absl::Status Read(int64_t from_seq, int64_t to_seq,
                     absl::FunctionRef<absl::Status(const Event&)> visit) const override;

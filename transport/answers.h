@@ -14,6 +14,7 @@
 
 #include "absl/status/status.h"
 #include "absl/types/span.h"
+#include "engine/cluster_view.h"
 #include "engine/command.h"
 #include "engine/error_code.h"
 #include "engine/event.h"
@@ -51,7 +52,8 @@ HttpResponse NoteAnswer(const CommandResult& result);
 // POST /admin/accounts (201).
 HttpResponse AccountOpenedAnswer(const CommandResult& result);
 // GET /healthz.
-HttpResponse HealthAnswer(int64_t last_seq);
+// In cluster mode (`cluster` not null) it adds the node's role and name.
+HttpResponse HealthAnswer(int64_t last_seq, const ClusterView* cluster);
 
 }  // namespace sbd
 

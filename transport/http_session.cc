@@ -18,6 +18,7 @@
 #include "transport/limits.h"
 #include "transport/session_registry.h"
 #include "transport/websocket_session.h"
+#include "transport/write_forwarder.h"
 
 namespace sbd {
 namespace {
@@ -195,6 +196,9 @@ void HttpSession::Write(HttpResponse response) {
     response.set(http::field::vary, "Origin");
     response.set(http::field::access_control_expose_headers, CorsPolicy::kExposeHeaders);
   }
+  // Cluster mode: how far this node is, for read-your-writes across nodes
+  // (a forwarded write's answer gets this node's, not the writer's).
+  if (context_.cluster != nullptr) response.set(kSeqHeader, std::to_string(context_.ledger.LastSeq()));
   response.prepare_payload();
   // RFC 9110 §8.6: no Content-Length in a 204 (Beast sets "0").
   if (response.result() == http::status::no_content) response.erase(http::field::content_length);

@@ -12,15 +12,18 @@
 #include <boost/url/parse.hpp>
 #include <cassert>
 #include <charconv>
+#include <chrono>
 #include <memory>
 #include <utility>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "engine/absl_compat.h"
 #include "engine/validation.h"
 #include "transport/answers.h"
+#include "transport/applied_seq_wait.h"
 #include "transport/authentication.h"
 #include "transport/openapi_document.h"
 #include "transport/request_parser.h"
@@ -83,6 +86,18 @@ constexpr std::array<RouteSpec, 12> kRoutes = {{
 
 // The routes that act as the caller's own account: with
 // --open-accounts-on-first-use, a user's first request to one opens it.
+// The routes whose request is a ledger command: what a follower forwards to
+// the writer in cluster mode.
+bool IsWrite(Route route) {
+  return route == Route::kSend || route == Route::kNote || route == Route::kAdminAccounts ||
+         route == Route::kAdminMint || route == Route::kAdminTransfer;
+}
+
+// X-SBD-Min-Seq (cluster mode): how long a request waits for its node to
+// have applied the seq it names before it is refused with 503.
+constexpr std::chrono::milliseconds kMinSeqWaitMax{2000};
+constexpr char kMinSeqHeader[] = "X-SBD-Min-Seq";
+
 bool NeedsCallerAccount(Route route) {
   return route == Route::kBalance || route == Route::kTransactions || route == Route::kSend ||
          route == Route::kNote;
@@ -154,7 +169,9 @@ std::vector<Routes::ServedRoute> Routes::ServedRoutes() {
 }
 
 Routes::Routes(const ServerContext& context)
-    : context_(context), rate_limiter_(context.options.rate_limit_per_s) {}
+    : context_(context), rate_limiter_(context.options.rate_limit_per_s) {
+  if (context_.cluster != nullptr) forwarder_.emplace(*context_.cluster, context_.ledger);
+}
 
 HttpResponse Routes::Reject(ErrorCode code, std::string_view detail, int64_t retry_after_s) const {
   context_.metrics.CountRejection(code);
@@ -215,7 +232,26 @@ void Routes::OpenOnFirstUse(std::string account, const Executor& executor, Opene
 
 void Routes::Handle(const HttpRequest& request, const Executor& executor, Respond respond) {
   assert(!IsWebSocketRequest(request) && "the session upgrades /ws; Handle never sees it");
-  Dispatch(request, executor, std::move(respond), context_.options.open_accounts_on_first_use);
+  const bool open_on_first_use = context_.options.open_accounts_on_first_use;
+  auto min_seq = request.find(kMinSeqHeader);
+  if (context_.cluster == nullptr || min_seq == request.end()) {
+    return Dispatch(request, executor, std::move(respond), open_on_first_use);
+  }
+  int64_t seq = 0;
+  if (!absl::SimpleAtoi(std::string(min_seq->value()), &seq) || seq < 0) {
+    return std::move(respond)(Reject(ErrorCode::kInvalidField,
+                                     absl::StrCat(kMinSeqHeader, " must be a seq (0 or more)")));
+  }
+  WaitForAppliedSeq(context_.ledger, seq, kMinSeqWaitMax, executor,
+                    [this, &request, executor, seq, open_on_first_use,
+                     respond = std::move(respond)](bool applied) mutable {
+                      if (!applied) {
+                        return std::move(respond)(Reject(
+                            ErrorCode::kUnavailable,
+                            absl::StrCat("this node has not applied seq ", seq, " yet")));
+                      }
+                      Dispatch(request, executor, std::move(respond), open_on_first_use);
+                    });
 }
 
 void Routes::Dispatch(const HttpRequest& request, const Executor& executor, Respond respond,
@@ -245,6 +281,18 @@ void Routes::Dispatch(const HttpRequest& request, const Executor& executor, Resp
         absl::StrCat(ToAbsl(spec->path), " allows ", std::string(http::to_string(spec->method))));
     response.set(http::field::allow, http::to_string(spec->method));
     std::move(respond)(std::move(response));
+    return;
+  }
+  if (forwarder_ && IsWrite(spec->route) && !context_.cluster->writer()) {
+    forwarder_->Forward(request, executor,
+                        [this, respond = std::move(respond)](
+                            absl::StatusOr<HttpResponse> answer) mutable {
+                          if (!answer.ok()) {
+                            return std::move(respond)(RejectStatus(MakeError(
+                                ErrorCode::kUnavailable, std::string(answer.status().message()))));
+                          }
+                          std::move(respond)(*std::move(answer));
+                        });
     return;
   }
   if (open_on_first_use && NeedsCallerAccount(spec->route)) {
@@ -291,7 +339,7 @@ void Routes::Dispatch(const HttpRequest& request, const Executor& executor, Resp
       PostAdminTransfer(request, executor, std::move(respond));
       return;
     case Route::kHealth:
-      std::move(respond)(HealthAnswer(context_.ledger.LastSeq()));
+      std::move(respond)(HealthAnswer(context_.ledger.LastSeq(), context_.cluster));
       return;
     case Route::kMetrics:
       std::move(respond)(MakeResponse(http::status::ok, "text/plain; version=0.0.4; charset=utf-8",

@@ -34,6 +34,7 @@
 #include "transport/server_context.h"
 #include "transport/session_strand.h"
 #include "transport/token_authority.h"
+#include "transport/write_forwarder.h"
 
 namespace sbd {
 
@@ -149,6 +150,8 @@ class Routes {
 
   const ServerContext& context_;
   RateLimiter rate_limiter_;
+  // Cluster mode: a follower's writes go to the writer.
+  std::optional<WriteForwarder> forwarder_;
 };
 
 }  // namespace sbd

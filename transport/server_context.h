@@ -1,8 +1,8 @@
 // ServerContext: what every session of the server shares, wired by
 // sbd-ledger's main and handed to the listener: the ledger, the notifier,
 // the metrics and the token authority (required references: every session
-// may use any of them, so none is ever null), the access log (optional), the
-// options and the clock. ServerOptions: every limit an operator may set.
+// may use any of them, so none is ever null), the access log and the
+// cluster view (optional), the options and the clock. ServerOptions: every limit an operator may set.
 //
 // Thread-safety: immutable once built; what it refers to is thread-safe
 // (each says so) and outlives every session.
@@ -13,6 +13,7 @@
 #include <cstddef>
 #include <functional>
 
+#include "engine/cluster_view.h"
 #include "engine/ledger.h"
 #include "transport/cors_policy.h"
 #include "transport/limits.h"
@@ -57,6 +58,8 @@ struct ServerContext {
   // have no stderr writer thread to spare).
   AccessLog* log = nullptr;
   ServerOptions options;
+  // Cluster mode's role and writer (docs/CLUSTER.md); null on a single node.
+  const ClusterView* cluster = nullptr;
   // Unix seconds; required (tests inject a fixed clock).
   std::function<int64_t()> now_s;
 };
