@@ -442,46 +442,61 @@ std::vector<std::string> RawTokens(const std::vector<std::string>& authorization
   return tokens;
 }
 
-}  // namespace
+// Runs `io` until `done` or kDrainTimeout passes: the notifications still on
+// their way when the requests are answered get this long to arrive.
+void Drain(boost::asio::io_context& io, const std::function<bool()>& done) {
+  const auto drain_deadline = Clock::now() + kDrainTimeout;
+  io.restart();
+  while (!done() && Clock::now() < drain_deadline) {
+    io.run_one_for(kDrainPoll);
+  }
+}
 
-absl::StatusOr<Metrics> RunE2eBench(const E2eBenchOptions& options) {
+// Closes every receiver and lets the closes run. Returns how many receivers
+// failed or were closed by the server (the first one's why goes to stderr).
+size_t CloseReceivers(boost::asio::io_context& io, ReceiverGroup& receivers) {
+  const size_t websocket_errors = receivers.error_count();
+  if (websocket_errors > 0) std::cerr << "sbd-bench: " << receivers.error() << "\n";
+  receivers.Close();
+  io.restart();
+  io.poll();
+  return websocket_errors;
+}
+
+absl::Status CheckE2eOptions(const E2eBenchOptions& options) {
   if (options.websockets < 2) {
     return absl::InvalidArgumentError("--ws must be at least 2 (transfers go between them)");
   }
   if (options.clients == 0 || options.duration_s <= 0) {
     return absl::InvalidArgumentError("--clients and --duration must be positive");
   }
-  RaiseOpenFileLimit();
-  absl::StatusOr<std::unique_ptr<ServerUnderTest>> server = ServerUnderTest::Start(options.server);
-  if (!server.ok()) return server.status();
-  boost::asio::io_context io;
-  absl::StatusOr<BenchUsers> prepared = PrepareUsers(io, **server, options.websockets);
-  if (!prepared.ok()) return prepared.status();
-  const std::vector<std::string>& names = prepared->names;
-  const std::vector<std::string>* const authorizations = &prepared->authorizations;
-  absl::StatusOr<int64_t> base_seq = LastSeq(io, **server);
-  if (!base_seq.ok()) return base_seq.status();
+  return absl::OkStatus();
+}
 
-  const Clock::time_point origin = Clock::now();
-  DeliveryTracker tracker(*base_seq, origin);
-  ReceiverGroup receivers(io,
-                          [&tracker](int32_t user, std::string_view message, Clock::time_point at) {
-                            tracker.OnMessage(user, message, at);
-                          });
-  if (absl::Status status =
-          receivers.Connect(**server, RawTokens(*authorizations), options.websockets);
-      !status.ok()) {
-    return status;
-  }
+// Each sender's pacing for the offered --rate; zero (closed loop) without one.
+Clock::duration SenderInterval(const E2eBenchOptions& options) {
+  if (options.rate <= 0) return Clock::duration::zero();
+  return std::chrono::duration_cast<Clock::duration>(
+      std::chrono::duration<double>(static_cast<double>(options.clients) / options.rate));
+}
 
-  const size_t users = options.websockets;
-  const Clock::duration interval =
-      options.rate > 0 ? std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(
-                             static_cast<double>(options.clients) / options.rate))
-                       : Clock::duration::zero();
-  LatencyRecorder http_latency;
-  int64_t http_errors = 0;
+// What the transfer senders of an e2e run saw.
+struct SenderResult {
+  LatencyRecorder http_latency;  // Due -> answer, every answer.
+  int64_t http_errors = 0;       // Answers not 200 or without a seq.
   std::string first_http_error;
+  double elapsed_s = 0;  // First request started -> last answer.
+};
+
+// Sends 1-token transfers between the users over options.clients
+// connections for options.duration_s, telling `tracker` what each answer
+// said. kUnavailable if a connection failed.
+absl::StatusOr<SenderResult> RunSenders(boost::asio::io_context& io, const ServerUnderTest& server,
+                                        const BenchUsers& users, const E2eBenchOptions& options,
+                                        Clock::time_point origin, DeliveryTracker& tracker,
+                                        ProgressLine& progress) {
+  const size_t user_count = options.websockets;
+  SenderResult result;
   std::string client_error;
   bool senders_done = false;
   // Request i is sent by user i % W (whichever connection is free takes
@@ -493,28 +508,28 @@ absl::StatusOr<Metrics> RunE2eBench(const E2eBenchOptions& options) {
   std::vector<Parties> by_request;
   const size_t requests_max = static_cast<size_t>(1) << 40;  // Stopped by time, not count.
   Clock::time_point last_answer = origin;
-  ProgressLine progress("e2e", "transfers", 0);
   RequestPool pool(
       io, requests_max,
       [&](size_t index, Request& request) {
-        const int32_t from = static_cast<int32_t>(index % users);
+        const int32_t from = static_cast<int32_t>(index % user_count);
         const int32_t to = static_cast<int32_t>(
-            (static_cast<size_t>(from) + 1 + (index / users) % (users - 1)) % users);
+            (static_cast<size_t>(from) + 1 + (index / user_count) % (user_count - 1)) % user_count);
         if (by_request.size() <= index) by_request.resize(index + 1);
         by_request[index] = {from, to};
-        FillRequest(
-            request, http::verb::post, "/sbd_tokens/send",
-            absl::StrCat(R"({"to_user":")", names[static_cast<size_t>(to)], R"(","amount":1})"),
-            (*authorizations)[static_cast<size_t>(from)], (*server)->host());
+        FillRequest(request, http::verb::post, "/sbd_tokens/send",
+                    absl::StrCat(R"({"to_user":")", users.names[static_cast<size_t>(to)],
+                                 R"(","amount":1})"),
+                    users.authorizations[static_cast<size_t>(from)], server.host());
       },
       [&](size_t index, const Response& response, Clock::time_point due) {
         const Clock::time_point now = Clock::now();
         last_answer = now;
-        http_latency.Record(Nanoseconds(now - due));
+        result.http_latency.Record(Nanoseconds(now - due));
         const std::optional<int64_t> seq = IntegerField(response.body(), "seq");
         if (response.result_int() != 200 || !seq.has_value()) {
-          if (http_errors++ == 0) {
-            first_http_error = absl::StrCat("HTTP ", response.result_int(), " ", response.body());
+          if (result.http_errors++ == 0) {
+            result.first_http_error =
+                absl::StrCat("HTTP ", response.result_int(), " ", response.body());
           }
           return;
         }
@@ -528,7 +543,7 @@ absl::StatusOr<Metrics> RunE2eBench(const E2eBenchOptions& options) {
       });
 
   const Clock::time_point start = Clock::now();
-  pool.Start((*server)->endpoint(), options.clients, interval);
+  pool.Start(server.endpoint(), options.clients, SenderInterval(options));
   boost::asio::steady_timer stop_timer(io);
   stop_timer.expires_at(start + std::chrono::duration_cast<Clock::duration>(
                                     std::chrono::duration<double>(options.duration_s)));
@@ -540,32 +555,22 @@ absl::StatusOr<Metrics> RunE2eBench(const E2eBenchOptions& options) {
     return status;
   }
   if (!client_error.empty()) return absl::UnavailableError(client_error);
-  const double elapsed_s = Seconds(last_answer - start);
+  result.elapsed_s = Seconds(last_answer - start);
+  return result;
+}
 
-  // Drain: wait for the notifications of every answered transfer.
-  const auto drain_deadline = Clock::now() + kDrainTimeout;
-  io.restart();
-  while (tracker.messages() < 2 * tracker.answered() && Clock::now() < drain_deadline) {
-    io.run_one_for(kDrainPoll);
-  }
-  absl::StatusOr<int64_t> last_seq = LastSeq(io, **server);
-  if (!last_seq.ok()) return last_seq.status();
-  const size_t websocket_errors = receivers.error_count();
-  if (websocket_errors > 0) std::cerr << "sbd-bench: " << receivers.error() << "\n";
-  receivers.Close();
-  io.restart();
-  io.poll();
-
-  DeliveryTracker::Result delivery = tracker.Check();
-  const int64_t server_rss_kib =
-      (*server)->pid().has_value() ? CurrentRssKib(*(*server)->pid()) : -1;
-  const double answered = static_cast<double>(tracker.answered());
+// The e2e report. `seq_advance`: how far the server's last seq moved during
+// the run; `server_rss_kib` -1 when unknown (a --target server).
+Metrics E2eMetrics(const E2eBenchOptions& options, SenderResult& sent,
+                   DeliveryTracker::Result& delivery, int64_t answered_count, int64_t seq_advance,
+                   size_t websocket_errors, int64_t server_rss_kib) {
+  const auto answered = static_cast<double>(answered_count);
   Metrics metrics = {
-      {"transfers_per_s", "transfers/s (HTTP 200)", answered / elapsed_s, ""},
+      {"transfers_per_s", "transfers/s (HTTP 200)", answered / sent.elapsed_s, ""},
       {"transfers", "transfers answered", answered, ""},
-      {"http_p50_ms", "HTTP latency p50", http_latency.PercentileMs(50), "ms"},
-      {"http_p99_ms", "HTTP latency p99", http_latency.PercentileMs(99), "ms"},
-      {"http_p999_ms", "HTTP latency p99.9", http_latency.PercentileMs(99.9), "ms"},
+      {"http_p50_ms", "HTTP latency p50", sent.http_latency.PercentileMs(50), "ms"},
+      {"http_p99_ms", "HTTP latency p99", sent.http_latency.PercentileMs(99), "ms"},
+      {"http_p999_ms", "HTTP latency p99.9", sent.http_latency.PercentileMs(99.9), "ms"},
       {"notify_p50_ms", "notification latency p50 (answer->WS)", delivery.notify.PercentileMs(50),
        "ms"},
       {"notify_p99_ms", "notification latency p99", delivery.notify.PercentileMs(99), "ms"},
@@ -576,11 +581,11 @@ absl::StatusOr<Metrics> RunE2eBench(const E2eBenchOptions& options) {
        static_cast<double>(delivery.misdelivered), ""},
       {"messages_unanswered", "messages for no answered transfer",
        static_cast<double>(delivery.unanswered), ""},
-      {"http_errors", "HTTP errors (non-200)", static_cast<double>(http_errors), ""},
+      {"http_errors", "HTTP errors (non-200)", static_cast<double>(sent.http_errors), ""},
       {"websocket_errors", "WebSockets failed or closed", static_cast<double>(websocket_errors),
        ""},
       {"log_seq_gap", "server last seq - answered transfers",
-       static_cast<double>(*last_seq - *base_seq) - answered, ""},
+       static_cast<double>(seq_advance) - answered, ""},
   };
   if (options.rate > 0)
     metrics.push_back({"offered_per_s", "offered transfers/s", options.rate, ""});
@@ -588,16 +593,13 @@ absl::StatusOr<Metrics> RunE2eBench(const E2eBenchOptions& options) {
     metrics.push_back({"server_rss_mib", "server RSS at end",
                        static_cast<double>(server_rss_kib) / kKibPerMib, "MiB"});
   }
-  if (http_errors > 0) {
-    return absl::InternalError(
-        absl::StrCat(http_errors, " HTTP errors; first: ", first_http_error));
-  }
   return metrics;
 }
 
-absl::StatusOr<Metrics> RunConnectionsBench(const ConnectionsBenchOptions& options) {
-  if (options.websockets == 0) return absl::InvalidArgumentError("--ws must be positive");
-  RaiseOpenFileLimit();
+// A server for the connections bench: started here (its RSS is read), with
+// room for every WebSocket.
+absl::StatusOr<std::unique_ptr<ServerUnderTest>> StartConnectionsServer(
+    const ConnectionsBenchOptions& options) {
   ServerOptions server_options = options.server;
   if (server_options.connections_max == 0) {
     // Room for every WebSocket plus the senders: the default (10,000) would
@@ -610,22 +612,16 @@ absl::StatusOr<Metrics> RunConnectionsBench(const ConnectionsBenchOptions& optio
     return absl::FailedPreconditionError(
         "connections reads the server's RSS: start it here (--server), not --target");
   }
-  const pid_t pid = *(*server)->pid();
-  boost::asio::io_context io;
-  absl::StatusOr<BenchUsers> prepared = PrepareUsers(io, **server, options.websockets);
-  if (!prepared.ok()) return prepared.status();
-  const std::string& admin = prepared->admin;
-  const std::vector<std::string>& names = prepared->names;
-  const std::vector<std::string>* const authorizations = &prepared->authorizations;
-  // Let the setup connections' sessions close and their memory settle.
-  std::this_thread::sleep_for(std::chrono::seconds(1));
-  const int64_t rss_before_kib = CurrentRssKib(pid);
+  return server;
+}
 
-  const Clock::time_point origin = Clock::now();
-  std::vector<int64_t> receipt_ns(options.websockets, -1);
-  int64_t unexpected = 0;
-  size_t delivered = 0;
-  ReceiverGroup receivers(io, [&](int32_t user, std::string_view message, Clock::time_point at) {
+// When each user's one sbd_tokens_credited message arrived, and how many
+// other or duplicate messages came. Single-threaded (the io_context's
+// thread).
+struct CreditReceipts {
+  CreditReceipts(size_t users, Clock::time_point origin) : receipt_ns(users, -1), origin(origin) {}
+
+  void OnMessage(int32_t user, std::string_view message, Clock::time_point at) {
     int64_t& slot = receipt_ns[static_cast<size_t>(user)];
     if (TypeField(message) != "sbd_tokens_credited" || slot >= 0) {
       ++unexpected;
@@ -633,83 +629,178 @@ absl::StatusOr<Metrics> RunConnectionsBench(const ConnectionsBenchOptions& optio
     }
     slot = Nanoseconds(at - origin);
     ++delivered;
-  });
-  const Clock::time_point connect_start = Clock::now();
-  if (absl::Status status =
-          receivers.Connect(**server, RawTokens(*authorizations), options.connect_concurrency);
-      !status.ok()) {
-    return status;
   }
-  const double connect_s = Seconds(Clock::now() - connect_start);
-  std::this_thread::sleep_for(std::chrono::seconds(1));
-  const int64_t rss_after_kib = CurrentRssKib(pid);
 
-  // One mint of 1 token to each user: one message per connection.
-  std::vector<int64_t> answer_ns(options.websockets, -1);
+  std::vector<int64_t> receipt_ns;  // Per user, since `origin`; -1: none yet.
+  int64_t unexpected = 0;
+  size_t delivered = 0;
+  Clock::time_point origin;
+};
+
+// The answers to one mint per user, in nanoseconds since the run's origin.
+struct MintAnswers {
+  int64_t first_sent_ns = 0;       // When the mints started.
+  std::vector<int64_t> answer_ns;  // Per user; -1: no answer.
+};
+
+// Mints 1 token to each user (one message per connection) through `senders`
+// connections. kUnavailable if a mint failed.
+absl::StatusOr<MintAnswers> MintOneEach(boost::asio::io_context& io, const ServerUnderTest& server,
+                                        const BenchUsers& users, size_t senders,
+                                        Clock::time_point origin) {
+  MintAnswers answers;
+  answers.answer_ns.assign(users.names.size(), -1);
   bool senders_done = false;
   std::string error;
   RequestPool pool(
-      io, options.websockets,
+      io, users.names.size(),
       [&](size_t i, Request& request) {
         FillRequest(request, http::verb::post, "/admin/mint",
-                    absl::StrCat(R"({"username":")", names[i], R"(","amount":1})"), admin,
-                    (*server)->host());
+                    absl::StrCat(R"({"username":")", users.names[i], R"(","amount":1})"),
+                    users.admin, server.host());
       },
       [&](size_t i, const Response& response, Clock::time_point) {
         if (response.result_int() != 200 && error.empty()) {
           error = absl::StrCat("mint: HTTP ", response.result_int(), " ", response.body());
         }
-        answer_ns[i] = Nanoseconds(Clock::now() - origin);
+        answers.answer_ns[i] = Nanoseconds(Clock::now() - origin);
       },
       [&] { senders_done = true; },
       [&](const std::string& what) {
         if (error.empty()) error = what;
         senders_done = true;
       });
-  const Clock::time_point deliver_start = Clock::now();
-  const int64_t deliver_start_ns = Nanoseconds(deliver_start - origin);
-  pool.Start((*server)->endpoint(), options.senders);
+  answers.first_sent_ns = Nanoseconds(Clock::now() - origin);
+  pool.Start(server.endpoint(), senders);
   if (absl::Status status = RunUntil(io, senders_done, kPhaseTimeout, "mints"); !status.ok()) {
     return status;
   }
   if (!error.empty()) return absl::UnavailableError(error);
-  const auto drain_deadline = Clock::now() + kDrainTimeout;
-  io.restart();
-  while (delivered < options.websockets && Clock::now() < drain_deadline) {
-    io.run_one_for(kDrainPoll);
-  }
-  const size_t websocket_errors = receivers.error_count();
-  if (websocket_errors > 0) std::cerr << "sbd-bench: " << receivers.error() << "\n";
-  receivers.Close();
-  io.restart();
-  io.poll();
+  return answers;
+}
 
+// What a connections run measured besides its messages.
+struct ConnectionsMeasured {
+  double connect_s = 0;
+  int64_t rss_before_kib = 0;  // Server RSS before the WebSockets opened...
+  int64_t rss_after_kib = 0;   // ...and with all of them open.
+  size_t websocket_errors = 0;
+};
+
+// The connections report.
+Metrics ConnectionsMetrics(const ConnectionsMeasured& measured, const CreditReceipts& receipts,
+                           const MintAnswers& minted) {
   LatencyRecorder latency;
-  int64_t last_receipt_ns = deliver_start_ns;
-  for (size_t i = 0; i < options.websockets; ++i) {
-    if (receipt_ns[i] < 0) continue;
-    latency.Record(receipt_ns[i] - answer_ns[i]);
-    last_receipt_ns = std::max(last_receipt_ns, receipt_ns[i]);
+  int64_t last_receipt_ns = minted.first_sent_ns;
+  for (size_t i = 0; i < receipts.receipt_ns.size(); ++i) {
+    if (receipts.receipt_ns[i] < 0) continue;
+    latency.Record(receipts.receipt_ns[i] - minted.answer_ns[i]);
+    last_receipt_ns = std::max(last_receipt_ns, receipts.receipt_ns[i]);
   }
-  const double connections = static_cast<double>(options.websockets);
+  const auto connections = static_cast<double>(receipts.receipt_ns.size());
   return Metrics{
       {"connections", "WebSocket connections held", connections, ""},
-      {"connect_s", "time to open them all", connect_s, "s"},
+      {"connect_s", "time to open them all", measured.connect_s, "s"},
       {"server_rss_before_mib", "server RSS before",
-       static_cast<double>(rss_before_kib) / kKibPerMib, "MiB"},
+       static_cast<double>(measured.rss_before_kib) / kKibPerMib, "MiB"},
       {"server_rss_after_mib", "server RSS with them open",
-       static_cast<double>(rss_after_kib) / kKibPerMib, "MiB"},
+       static_cast<double>(measured.rss_after_kib) / kKibPerMib, "MiB"},
       {"rss_per_connection_kib", "server RSS per connection",
-       static_cast<double>(rss_after_kib - rss_before_kib) / connections, "KiB"},
+       static_cast<double>(measured.rss_after_kib - measured.rss_before_kib) / connections, "KiB"},
       {"deliver_all_ms", "one message to each: first mint sent -> last received",
-       static_cast<double>(last_receipt_ns - deliver_start_ns) / 1e6, "ms"},
+       static_cast<double>(last_receipt_ns - minted.first_sent_ns) / 1e6, "ms"},
       {"deliver_p50_ms", "mint answer -> WS receipt p50", latency.PercentileMs(50), "ms"},
       {"deliver_p99_ms", "mint answer -> WS receipt p99", latency.PercentileMs(99), "ms"},
-      {"messages_lost", "messages lost", connections - static_cast<double>(delivered), ""},
-      {"messages_unexpected", "other or duplicate messages", static_cast<double>(unexpected), ""},
-      {"websocket_errors", "WebSockets failed or closed", static_cast<double>(websocket_errors),
-       ""},
+      {"messages_lost", "messages lost", connections - static_cast<double>(receipts.delivered), ""},
+      {"messages_unexpected", "other or duplicate messages",
+       static_cast<double>(receipts.unexpected), ""},
+      {"websocket_errors", "WebSockets failed or closed",
+       static_cast<double>(measured.websocket_errors), ""},
   };
+}
+
+}  // namespace
+
+absl::StatusOr<Metrics> RunE2eBench(const E2eBenchOptions& options) {
+  if (absl::Status valid = CheckE2eOptions(options); !valid.ok()) return valid;
+  RaiseOpenFileLimit();
+  absl::StatusOr<std::unique_ptr<ServerUnderTest>> server = ServerUnderTest::Start(options.server);
+  if (!server.ok()) return server.status();
+  boost::asio::io_context io;
+  absl::StatusOr<BenchUsers> users = PrepareUsers(io, **server, options.websockets);
+  if (!users.ok()) return users.status();
+  absl::StatusOr<int64_t> base_seq = LastSeq(io, **server);
+  if (!base_seq.ok()) return base_seq.status();
+
+  const Clock::time_point origin = Clock::now();
+  DeliveryTracker tracker(*base_seq, origin);
+  ReceiverGroup receivers(io,
+                          [&tracker](int32_t user, std::string_view message, Clock::time_point at) {
+                            tracker.OnMessage(user, message, at);
+                          });
+  if (absl::Status status =
+          receivers.Connect(**server, RawTokens(users->authorizations), options.websockets);
+      !status.ok()) {
+    return status;
+  }
+
+  ProgressLine progress("e2e", "transfers", 0);
+  absl::StatusOr<SenderResult> sent =
+      RunSenders(io, **server, *users, options, origin, tracker, progress);
+  if (!sent.ok()) return sent.status();
+  // Drain: wait for the notifications of every answered transfer.
+  Drain(io, [&tracker] { return tracker.messages() >= 2 * tracker.answered(); });
+  absl::StatusOr<int64_t> last_seq = LastSeq(io, **server);
+  if (!last_seq.ok()) return last_seq.status();
+  const size_t websocket_errors = CloseReceivers(io, receivers);
+
+  DeliveryTracker::Result delivery = tracker.Check();
+  const int64_t server_rss_kib =
+      (*server)->pid().has_value() ? CurrentRssKib(*(*server)->pid()) : -1;
+  Metrics metrics = E2eMetrics(options, *sent, delivery, tracker.answered(), *last_seq - *base_seq,
+                               websocket_errors, server_rss_kib);
+  if (sent->http_errors > 0) {
+    return absl::InternalError(
+        absl::StrCat(sent->http_errors, " HTTP errors; first: ", sent->first_http_error));
+  }
+  return metrics;
+}
+
+absl::StatusOr<Metrics> RunConnectionsBench(const ConnectionsBenchOptions& options) {
+  if (options.websockets == 0) return absl::InvalidArgumentError("--ws must be positive");
+  RaiseOpenFileLimit();
+  absl::StatusOr<std::unique_ptr<ServerUnderTest>> server = StartConnectionsServer(options);
+  if (!server.ok()) return server.status();
+  const pid_t pid = *(*server)->pid();
+  boost::asio::io_context io;
+  absl::StatusOr<BenchUsers> users = PrepareUsers(io, **server, options.websockets);
+  if (!users.ok()) return users.status();
+  ConnectionsMeasured measured;
+  // Let the setup connections' sessions close and their memory settle.
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  measured.rss_before_kib = CurrentRssKib(pid);
+
+  const Clock::time_point origin = Clock::now();
+  CreditReceipts receipts(options.websockets, origin);
+  ReceiverGroup receivers(
+      io, [&receipts](int32_t user, std::string_view message, Clock::time_point at) {
+        receipts.OnMessage(user, message, at);
+      });
+  const Clock::time_point connect_start = Clock::now();
+  if (absl::Status status = receivers.Connect(**server, RawTokens(users->authorizations),
+                                              options.connect_concurrency);
+      !status.ok()) {
+    return status;
+  }
+  measured.connect_s = Seconds(Clock::now() - connect_start);
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  measured.rss_after_kib = CurrentRssKib(pid);
+
+  absl::StatusOr<MintAnswers> minted = MintOneEach(io, **server, *users, options.senders, origin);
+  if (!minted.ok()) return minted.status();
+  Drain(io, [&] { return receipts.delivered >= options.websockets; });
+  measured.websocket_errors = CloseReceivers(io, receivers);
+  return ConnectionsMetrics(measured, receipts, *minted);
 }
 
 }  // namespace sbd::bench

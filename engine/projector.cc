@@ -123,86 +123,103 @@ absl::Status Projector::Apply(const Event& event) {
   if (event.seq != last_seq_ + 1) {
     return Contradiction(event, absl::StrCat("expected seq ", last_seq_ + 1));
   }
-  // Every check comes before the first change, so a contradiction leaves the
-  // projection exactly as it was.
+  absl::Status applied;
   switch (event.type) {
-    case EventType::kAccountOpened: {
-      if (HasAccount(event.to_account)) return Contradiction(event, "account exists");
-      if (event.to_balance != 0) return Contradiction(event, "opening balance is not 0");
-      if (accounts_.size() > std::numeric_limits<AccountId>::max() ||
-          names_.size() + event.to_account.size() > std::numeric_limits<uint32_t>::max()) {
-        return absl::ResourceExhaustedError(
-            absl::StrCat("seq ", event.seq, ": more accounts than the projection can number"));
-      }
-      names_ += event.to_account;
-      accounts_.emplace_back().name_end = static_cast<uint32_t>(names_.size());
-      account_index_.insert(static_cast<AccountId>(accounts_.size() - 1));
+    case EventType::kAccountOpened:
+      applied = ApplyAccountOpened(event);
       break;
-    }
-    case EventType::kTokensMinted: {
-      Account* found = FindAccount(event.to_account);
-      if (found == nullptr) return Contradiction(event, "unknown account");
-      Account& account = *found;
-      if (!IsValidAmount(event.amount)) return Contradiction(event, "amount out of range");
-      const int64_t balance = account.balance + event.amount;
-      if (balance > kAmountMax) return Contradiction(event, "balance above 2^53-1");
-      if (event.to_balance != balance) {
-        return Contradiction(event, absl::StrCat("recorded balance ", event.to_balance, " of ",
-                                                 event.to_account, ", computed ", balance));
-      }
-      // The last check, and the first change: it records the id only if new.
-      if (!RecordTransaction(event.transaction_id, event.seq)) {
-        return Contradiction(event, "transaction_id reused");
-      }
-      account.balance = balance;
-      account.AddSeq(event.seq);
-      total_minted_ += event.amount;
-      total_balance_ += event.amount;
+    case EventType::kTokensMinted:
+      applied = ApplyTokensMinted(event);
       break;
-    }
-    case EventType::kTokensTransferred: {
-      Account* from_found = FindAccount(event.from_account);
-      Account* to_found = FindAccount(event.to_account);
-      if (from_found == nullptr || to_found == nullptr) {
-        return Contradiction(event, "unknown account");
-      }
-      if (from_found == to_found) return Contradiction(event, "self transfer");
-      Account& from = *from_found;
-      Account& to = *to_found;
-      if (!IsValidAmount(event.amount)) return Contradiction(event, "amount out of range");
-      const int64_t from_balance = from.balance - event.amount;
-      const int64_t to_balance = to.balance + event.amount;
-      if (from_balance < 0) return Contradiction(event, "negative balance");
-      if (to_balance > kAmountMax) return Contradiction(event, "balance above 2^53-1");
-      if (event.from_balance != from_balance || event.to_balance != to_balance) {
-        return Contradiction(
-            event, absl::StrCat("recorded balances ", event.from_account, "=", event.from_balance,
-                                " ", event.to_account, "=", event.to_balance, ", computed ",
-                                from_balance, " and ", to_balance));
-      }
-      if (!RecordTransaction(event.transaction_id, event.seq)) {
-        return Contradiction(event, "transaction_id reused");
-      }
-      from.balance = from_balance;
-      to.balance = to_balance;
-      from.AddSeq(event.seq);
-      to.AddSeq(event.seq);
+    case EventType::kTokensTransferred:
+      applied = ApplyTokensTransferred(event);
       break;
-    }
-    case EventType::kTransactionNoteSet: {
-      std::optional<int64_t> seq = SeqOfTransaction(event.transaction_id);
-      if (!seq) return Contradiction(event, "note on an unknown transaction");
-      absl::Span<const int64_t> seqs = AccountSeqs(event.actor);
-      if (!std::binary_search(seqs.begin(), seqs.end(), *seq)) {
-        return Contradiction(event, "note by an account not part of the transaction");
-      }
-      note_overrides_[std::make_pair(*seq, event.actor)] = event.note;
+    case EventType::kTransactionNoteSet:
+      applied = ApplyTransactionNoteSet(event);
       break;
-    }
     default:
       return Contradiction(event, "unknown event type");
   }
+  if (!applied.ok()) return applied;
   last_seq_ = event.seq;
+  return absl::OkStatus();
+}
+
+absl::Status Projector::ApplyAccountOpened(const Event& event) {
+  if (HasAccount(event.to_account)) return Contradiction(event, "account exists");
+  if (event.to_balance != 0) return Contradiction(event, "opening balance is not 0");
+  if (accounts_.size() > std::numeric_limits<AccountId>::max() ||
+      names_.size() + event.to_account.size() > std::numeric_limits<uint32_t>::max()) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("seq ", event.seq, ": more accounts than the projection can number"));
+  }
+  names_ += event.to_account;
+  accounts_.emplace_back().name_end = static_cast<uint32_t>(names_.size());
+  account_index_.insert(static_cast<AccountId>(accounts_.size() - 1));
+  return absl::OkStatus();
+}
+
+absl::Status Projector::ApplyTokensMinted(const Event& event) {
+  Account* found = FindAccount(event.to_account);
+  if (found == nullptr) return Contradiction(event, "unknown account");
+  Account& account = *found;
+  if (!IsValidAmount(event.amount)) return Contradiction(event, "amount out of range");
+  const int64_t balance = account.balance + event.amount;
+  if (balance > kAmountMax) return Contradiction(event, "balance above 2^53-1");
+  if (event.to_balance != balance) {
+    return Contradiction(event, absl::StrCat("recorded balance ", event.to_balance, " of ",
+                                             event.to_account, ", computed ", balance));
+  }
+  // The last check, and the first change: it records the id only if new.
+  if (!RecordTransaction(event.transaction_id, event.seq)) {
+    return Contradiction(event, "transaction_id reused");
+  }
+  account.balance = balance;
+  account.AddSeq(event.seq);
+  total_minted_ += event.amount;
+  total_balance_ += event.amount;
+  return absl::OkStatus();
+}
+
+absl::Status Projector::ApplyTokensTransferred(const Event& event) {
+  Account* from_found = FindAccount(event.from_account);
+  Account* to_found = FindAccount(event.to_account);
+  if (from_found == nullptr || to_found == nullptr) {
+    return Contradiction(event, "unknown account");
+  }
+  if (from_found == to_found) return Contradiction(event, "self transfer");
+  Account& from = *from_found;
+  Account& to = *to_found;
+  if (!IsValidAmount(event.amount)) return Contradiction(event, "amount out of range");
+  const int64_t from_balance = from.balance - event.amount;
+  const int64_t to_balance = to.balance + event.amount;
+  if (from_balance < 0) return Contradiction(event, "negative balance");
+  if (to_balance > kAmountMax) return Contradiction(event, "balance above 2^53-1");
+  if (event.from_balance != from_balance || event.to_balance != to_balance) {
+    return Contradiction(
+        event, absl::StrCat("recorded balances ", event.from_account, "=", event.from_balance, " ",
+                            event.to_account, "=", event.to_balance, ", computed ", from_balance,
+                            " and ", to_balance));
+  }
+  // The last check, and the first change: it records the id only if new.
+  if (!RecordTransaction(event.transaction_id, event.seq)) {
+    return Contradiction(event, "transaction_id reused");
+  }
+  from.balance = from_balance;
+  to.balance = to_balance;
+  from.AddSeq(event.seq);
+  to.AddSeq(event.seq);
+  return absl::OkStatus();
+}
+
+absl::Status Projector::ApplyTransactionNoteSet(const Event& event) {
+  std::optional<int64_t> seq = SeqOfTransaction(event.transaction_id);
+  if (!seq) return Contradiction(event, "note on an unknown transaction");
+  absl::Span<const int64_t> seqs = AccountSeqs(event.actor);
+  if (!std::binary_search(seqs.begin(), seqs.end(), *seq)) {
+    return Contradiction(event, "note by an account not part of the transaction");
+  }
+  note_overrides_[std::make_pair(*seq, event.actor)] = event.note;
   return absl::OkStatus();
 }
 

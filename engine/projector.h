@@ -155,6 +155,13 @@ class Projector {
     }
   };
 
+  // Apply's rules, one event type each. Every check comes before the first
+  // change, so a contradiction leaves the projection exactly as it was.
+  absl::Status ApplyAccountOpened(const Event& event);
+  absl::Status ApplyTokensMinted(const Event& event);
+  absl::Status ApplyTokensTransferred(const Event& event);
+  absl::Status ApplyTransactionNoteSet(const Event& event);
+
   static TransactionKey KeyOf(std::string_view transaction_id);
   std::string_view NameOf(AccountId id) const;
   // Null for an unknown account. A pointer, not an optional id: returning

@@ -47,6 +47,94 @@ std::optional<int64_t> NumericDate(const boost::json::value& value, Rounding rou
   return static_cast<int64_t>(rounded);
 }
 
+// Refuses every header but one naming exactly "HS256" and no `crit`. The
+// header as libjwt read it (the values it checked the signature with):
+// jwt_get_alg is no use here, libjwt maps the name case-insensitively.
+absl::Status CheckHeader(jwt_t* jwt) {
+  MallocString header_json(jwt_get_headers_json(jwt, nullptr));
+  if (header_json == nullptr) return Unauthorized("token has no header");
+  boost::system::error_code header_error;
+  boost::json::value header = boost::json::parse(header_json.get(), header_error);
+  if (header_error || !header.is_object()) return Unauthorized("token header is not an object");
+  const boost::json::value* alg = header.get_object().if_contains("alg");
+  if (alg == nullptr || !alg->is_string() || alg->get_string() != "HS256") {
+    return Unauthorized("token algorithm must be HS256");
+  }
+  if (header.get_object().contains("crit")) {
+    return Unauthorized("token header has crit: no extension is understood");
+  }
+  return absl::OkStatus();
+}
+
+// The claims, a JSON object.
+absl::StatusOr<boost::json::value> Claims(jwt_t* jwt) {
+  MallocString grants(jwt_get_grants_json(jwt, nullptr));
+  if (grants == nullptr) return Unauthorized("token has no claims");
+  boost::system::error_code parse_error;
+  boost::json::value claims = boost::json::parse(grants.get(), parse_error);
+  if (parse_error || !claims.is_object()) return Unauthorized("token claims are not an object");
+  return claims;
+}
+
+// The origin's permanent tokens: token_type "permanent" and a token_id,
+// `exp` optional. Whether they are accepted is Verify's rule.
+absl::Status ReadPermanentTokenId(const boost::json::object& claims, Identity& identity) {
+  if (const boost::json::value* token_type = claims.if_contains("token_type")) {
+    if (token_type->is_string() && token_type->get_string() == "permanent") {
+      const boost::json::value* token_id = claims.if_contains("token_id");
+      if (token_id == nullptr || !token_id->is_string() || token_id->get_string().empty()) {
+        return Unauthorized("permanent token has no token_id");
+      }
+      identity.permanent_token_id = std::string(token_id->get_string());
+    }
+  }
+  return absl::OkStatus();
+}
+
+// `exp` (required but for a permanent token) and `nbf`, each rounded toward
+// the stricter side.
+absl::Status ReadValidity(const boost::json::object& claims, Identity& identity) {
+  const boost::json::value* exp = claims.if_contains("exp");
+  if (exp == nullptr && identity.permanent_token_id.empty()) {
+    return Unauthorized("token has no exp claim");
+  }
+  identity.expires_at_s = kNeverExpires;
+  if (exp != nullptr) {
+    std::optional<int64_t> expires_at_s = NumericDate(*exp, Rounding::kDown);
+    if (!expires_at_s) return Unauthorized("token exp is not a number in range");
+    identity.expires_at_s = *expires_at_s;
+  }
+  if (const boost::json::value* nbf = claims.if_contains("nbf")) {
+    std::optional<int64_t> not_before_s = NumericDate(*nbf, Rounding::kUp);
+    if (!not_before_s) return Unauthorized("token nbf is not a number in range");
+    identity.not_before_s = *not_before_s;
+  }
+  return absl::OkStatus();
+}
+
+// The identity the claims state, checked in order: sub, the permanent
+// token's id, exp and nbf, type, role.
+absl::StatusOr<Identity> IdentityOf(const boost::json::object& claims) {
+  Identity identity;
+  const boost::json::value* sub = claims.if_contains("sub");
+  if (sub == nullptr || !sub->is_string() || sub->get_string().empty()) {
+    return Unauthorized("token has no sub claim");
+  }
+  identity.subject = std::string(sub->get_string());
+  if (absl::Status read = ReadPermanentTokenId(claims, identity); !read.ok()) return read;
+  if (absl::Status read = ReadValidity(claims, identity); !read.ok()) return read;
+  if (const boost::json::value* type = claims.if_contains("type")) {
+    if (!type->is_string() || type->get_string() != "access") {
+      return Unauthorized("token type must be access");
+    }
+  }
+  if (const boost::json::value* role = claims.if_contains("role")) {
+    identity.admin = role->is_string() && role->get_string() == "admin";
+    identity.service = role->is_string() && role->get_string() == "service";
+  }
+  return identity;
+}
+
 }  // namespace
 
 TokenAuthority::TokenAuthority(std::string secret, TokenRules rules)
@@ -101,79 +189,17 @@ absl::StatusOr<Identity> TokenAuthority::Decode(std::string_view token) const {
   const std::string token_string(token);  // libjwt wants a NUL-terminated string.
   jwt_t* raw = nullptr;
   // With a key, libjwt checks the signature with the algorithm the header
-  // names; the header check below then refuses anything but exactly "HS256"
-  // (alg "none", "hs256", HS384/512 and the RSA/EC families alike).
+  // names; CheckHeader then refuses anything but exactly "HS256" (alg
+  // "none", "hs256", HS384/512 and the RSA/EC families alike).
   int error =
       jwt_decode(&raw, token_string.c_str(), reinterpret_cast<const unsigned char*>(secret_.data()),
                  static_cast<int>(secret_.size()));
   JwtPtr jwt(raw);
   if (error != 0 || jwt == nullptr) return Unauthorized("invalid token");
-
-  // The header as libjwt read it (the values it checked the signature with).
-  // jwt_get_alg is no use here: libjwt maps the name case-insensitively.
-  MallocString header_json(jwt_get_headers_json(jwt.get(), nullptr));
-  if (header_json == nullptr) return Unauthorized("token has no header");
-  boost::system::error_code header_error;
-  boost::json::value header = boost::json::parse(header_json.get(), header_error);
-  if (header_error || !header.is_object()) return Unauthorized("token header is not an object");
-  const boost::json::value* alg = header.get_object().if_contains("alg");
-  if (alg == nullptr || !alg->is_string() || alg->get_string() != "HS256") {
-    return Unauthorized("token algorithm must be HS256");
-  }
-  if (header.get_object().contains("crit")) {
-    return Unauthorized("token header has crit: no extension is understood");
-  }
-
-  MallocString grants(jwt_get_grants_json(jwt.get(), nullptr));
-  if (grants == nullptr) return Unauthorized("token has no claims");
-  boost::system::error_code parse_error;
-  boost::json::value claims = boost::json::parse(grants.get(), parse_error);
-  if (parse_error || !claims.is_object()) return Unauthorized("token claims are not an object");
-  const boost::json::object& object = claims.get_object();
-
-  Identity identity;
-  const boost::json::value* sub = object.if_contains("sub");
-  if (sub == nullptr || !sub->is_string() || sub->get_string().empty()) {
-    return Unauthorized("token has no sub claim");
-  }
-  identity.subject = std::string(sub->get_string());
-
-  // The origin's permanent tokens: token_type "permanent" and a token_id,
-  // `exp` optional. Whether they are accepted is Verify's rule.
-  if (const boost::json::value* token_type = object.if_contains("token_type")) {
-    if (token_type->is_string() && token_type->get_string() == "permanent") {
-      const boost::json::value* token_id = object.if_contains("token_id");
-      if (token_id == nullptr || !token_id->is_string() || token_id->get_string().empty()) {
-        return Unauthorized("permanent token has no token_id");
-      }
-      identity.permanent_token_id = std::string(token_id->get_string());
-    }
-  }
-  const boost::json::value* exp = object.if_contains("exp");
-  if (exp == nullptr && identity.permanent_token_id.empty()) {
-    return Unauthorized("token has no exp claim");
-  }
-  identity.expires_at_s = kNeverExpires;
-  if (exp != nullptr) {
-    std::optional<int64_t> expires_at_s = NumericDate(*exp, Rounding::kDown);
-    if (!expires_at_s) return Unauthorized("token exp is not a number in range");
-    identity.expires_at_s = *expires_at_s;
-  }
-  if (const boost::json::value* nbf = object.if_contains("nbf")) {
-    std::optional<int64_t> not_before_s = NumericDate(*nbf, Rounding::kUp);
-    if (!not_before_s) return Unauthorized("token nbf is not a number in range");
-    identity.not_before_s = *not_before_s;
-  }
-  if (const boost::json::value* type = object.if_contains("type")) {
-    if (!type->is_string() || type->get_string() != "access") {
-      return Unauthorized("token type must be access");
-    }
-  }
-  if (const boost::json::value* role = object.if_contains("role")) {
-    identity.admin = role->is_string() && role->get_string() == "admin";
-    identity.service = role->is_string() && role->get_string() == "service";
-  }
-  return identity;
+  if (absl::Status header = CheckHeader(jwt.get()); !header.ok()) return header;
+  absl::StatusOr<boost::json::value> claims = Claims(jwt.get());
+  if (!claims.ok()) return claims.status();
+  return IdentityOf(claims->get_object());
 }
 
 absl::StatusOr<std::string> TokenAuthority::Issue(std::string_view subject, Role role,

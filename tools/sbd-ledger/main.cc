@@ -29,21 +29,27 @@ constexpr char kUsage[] =
     "                                    (mongoexport output) into a new log (see import --help)\n"
     "The JWT secret comes from $SBD_JWT_SECRET or --secret-file.\n";
 
-int Serve(const std::vector<std::string>& args) {
+// `serve`'s flags as boost::program_options writes them: the config itself,
+// and the ones CheckServeFlags turns into its types (a name into a bool,
+// seconds into durations, origins into a CorsPolicy).
+struct ServeFlags {
   sbd::ServeConfig config;
-  sbd::ServerOptions& server = config.server;
   std::string durability = "full";
-  int64_t idle_timeout_s = server.keep_alive_idle_timeout.count();
-  int64_t read_timeout_s = server.request_read_timeout.count();
-  // Read once at start-up, before any thread exists.
-  const char* cors_env = std::getenv("SBD_CORS_ORIGINS");  // NOLINT(concurrency-mt-unsafe)
-  std::string cors_origins = cors_env != nullptr ? cors_env : "";
-  int64_t ws_close_timeout_s = server.websocket_close_timeout.count();
+  int64_t idle_timeout_s = config.server.keep_alive_idle_timeout.count();
+  int64_t read_timeout_s = config.server.request_read_timeout.count();
+  std::string cors_origins;
+  int64_t ws_close_timeout_s = config.server.websocket_close_timeout.count();
+};
+
+// The flags of `serve`, writing into `flags`. One table: its order is the
+// order --help prints.
+void AddServeOptions(po::options_description& options, ServeFlags& flags) {
+  sbd::ServeConfig& config = flags.config;
+  sbd::ServerOptions& server = config.server;
   const std::string ws_close_timeout_help =
       "seconds a WebSocket close the server starts (1001, 1003, 1008, 1011, 1013) waits for "
       "the client's close frame before the connection is dropped; 1.." +
       std::to_string(sbd::kWebSocketCloseTimeoutMax.count());
-  po::options_description options("sbd-ledger serve options");
   options.add_options()("help", "print this help")(
       "db", po::value(&config.db_path)->default_value(config.db_path),
       "the event log (SQLite file; created with its directory if missing)")(
@@ -51,7 +57,7 @@ int Serve(const std::vector<std::string>& args) {
       "HOST:PORT to listen on; port 0 picks a free one (the real address is printed as "
       "'listening on HOST:PORT')")("threads", po::value(&config.threads)->default_value(0),
                                    "io threads; 0 = one per core")(
-      "durability", po::value(&durability)->default_value(durability),
+      "durability", po::value(&flags.durability)->default_value(flags.durability),
       "full: fsync every group commit (survives power loss); normal: survives a crash of the "
       "process, the last commits may be lost on power loss")(
       "demo", po::bool_switch(&config.demo),
@@ -74,9 +80,9 @@ int Serve(const std::vector<std::string>& args) {
       "token's size (on /ws the token is in the request line)")(
       "connections-max", po::value(&server.connections_max)->default_value(server.connections_max),
       "open HTTP connections; further ones are closed at once")(
-      "idle-timeout", po::value(&idle_timeout_s)->default_value(idle_timeout_s),
+      "idle-timeout", po::value(&flags.idle_timeout_s)->default_value(flags.idle_timeout_s),
       "seconds an idle keep-alive connection stays open")(
-      "read-timeout", po::value(&read_timeout_s)->default_value(read_timeout_s),
+      "read-timeout", po::value(&flags.read_timeout_s)->default_value(flags.read_timeout_s),
       "seconds a started request may take to arrive whole (slowloris guard)")(
       "permanent-tokens", po::bool_switch(&config.permanent_tokens),
       "accept the origin's permanent tokens (token_type \"permanent\", a token_id, no exp) "
@@ -89,10 +95,11 @@ int Serve(const std::vector<std::string>& args) {
       "(GET /sbd_tokens, the history, a send, a note, /ws) is served; without it that request "
       "is 404 account_not_found. A recipient is never opened, nor an admin's or service's "
       "account")(
-      "cors-origins", po::value(&cors_origins)->default_value(cors_origins),
+      "cors-origins", po::value(&flags.cors_origins)->default_value(flags.cors_origins),
       "browser origins allowed to call the API cross-origin: comma-separated exact origins "
       "(http://localhost:3000) or *; empty = CORS off (default: $SBD_CORS_ORIGINS)")(
-      "ws-close-timeout", po::value(&ws_close_timeout_s)->default_value(ws_close_timeout_s),
+      "ws-close-timeout",
+      po::value(&flags.ws_close_timeout_s)->default_value(flags.ws_close_timeout_s),
       ws_close_timeout_help.c_str())(
       "no-access-log",
       "do not write one line per request (method path status time) to "
@@ -102,6 +109,55 @@ int Serve(const std::vector<std::string>& args) {
                 "bytes of log lines held in memory while stderr is not draining (at least 4096); "
                 "further lines are dropped and counted (sbd_access_log_dropped_total), never "
                 "waited for");
+}
+
+// Checks the parsed flags and completes flags.config from them; false (the
+// reason printed) if one is out of range.
+bool CheckServeFlags(ServeFlags& flags, bool access_log) {
+  sbd::ServerOptions& server = flags.config.server;
+  if (flags.durability != "full" && flags.durability != "normal") {
+    std::fprintf(stderr, "sbd-ledger serve: --durability must be full or normal\n");
+    return false;
+  }
+  if (flags.idle_timeout_s <= 0 || flags.read_timeout_s <= 0 || server.rate_limit_per_s < 0 ||
+      server.request_body_bytes_max == 0 || server.request_header_bytes_max == 0 ||
+      server.connections_max == 0 || server.websocket_backlog_messages_max == 0) {
+    std::fprintf(stderr, "sbd-ledger serve: limits and timeouts must be positive\n");
+    return false;
+  }
+  if (server.access_log_buffer_bytes_max < sbd::AccessLog::kLineBytesMax) {
+    std::fprintf(stderr, "sbd-ledger serve: --access-log-limit must be at least %zu\n",
+                 sbd::AccessLog::kLineBytesMax);
+    return false;
+  }
+  absl::StatusOr<sbd::CorsPolicy> cors = sbd::CorsPolicy::Parse(flags.cors_origins);
+  if (!cors.ok()) {
+    std::fprintf(stderr, "sbd-ledger serve: --cors-origins: %s\n",
+                 std::string(cors.status().message()).c_str());
+    return false;
+  }
+  server.cors = *std::move(cors);
+  if (flags.ws_close_timeout_s < 1 ||
+      flags.ws_close_timeout_s > sbd::kWebSocketCloseTimeoutMax.count()) {
+    std::fprintf(stderr, "sbd-ledger serve: --ws-close-timeout must be 1..%lld seconds\n",
+                 static_cast<long long>(sbd::kWebSocketCloseTimeoutMax.count()));
+    return false;
+  }
+  flags.config.durability_full = flags.durability == "full";
+  server.keep_alive_idle_timeout = std::chrono::seconds(flags.idle_timeout_s);
+  server.request_read_timeout = std::chrono::seconds(flags.read_timeout_s);
+  server.websocket_close_timeout = std::chrono::seconds(flags.ws_close_timeout_s);
+  server.access_log = access_log;
+  return true;
+}
+
+int Serve(const std::vector<std::string>& args) {
+  ServeFlags flags;
+  // Read once at start-up, before any thread exists.
+  const char* cors_env = std::getenv("SBD_CORS_ORIGINS");  // NOLINT(concurrency-mt-unsafe)
+  flags.cors_origins = cors_env != nullptr ? cors_env : "";
+  po::options_description options("sbd-ledger serve options");
+  AddServeOptions(options, flags);
   po::variables_map values;
   try {
     po::store(po::command_line_parser(args).options(options).run(), values);
@@ -114,39 +170,8 @@ int Serve(const std::vector<std::string>& args) {
     std::cout << "usage: sbd-ledger serve [options]\n" << options;
     return 0;
   }
-  if (durability != "full" && durability != "normal") {
-    std::fprintf(stderr, "sbd-ledger serve: --durability must be full or normal\n");
-    return 2;
-  }
-  if (idle_timeout_s <= 0 || read_timeout_s <= 0 || server.rate_limit_per_s < 0 ||
-      server.request_body_bytes_max == 0 || server.request_header_bytes_max == 0 ||
-      server.connections_max == 0 || server.websocket_backlog_messages_max == 0) {
-    std::fprintf(stderr, "sbd-ledger serve: limits and timeouts must be positive\n");
-    return 2;
-  }
-  if (server.access_log_buffer_bytes_max < sbd::AccessLog::kLineBytesMax) {
-    std::fprintf(stderr, "sbd-ledger serve: --access-log-limit must be at least %zu\n",
-                 sbd::AccessLog::kLineBytesMax);
-    return 2;
-  }
-  absl::StatusOr<sbd::CorsPolicy> cors = sbd::CorsPolicy::Parse(cors_origins);
-  if (!cors.ok()) {
-    std::fprintf(stderr, "sbd-ledger serve: --cors-origins: %s\n",
-                 std::string(cors.status().message()).c_str());
-    return 2;
-  }
-  server.cors = *std::move(cors);
-  if (ws_close_timeout_s < 1 || ws_close_timeout_s > sbd::kWebSocketCloseTimeoutMax.count()) {
-    std::fprintf(stderr, "sbd-ledger serve: --ws-close-timeout must be 1..%lld seconds\n",
-                 static_cast<long long>(sbd::kWebSocketCloseTimeoutMax.count()));
-    return 2;
-  }
-  config.durability_full = durability == "full";
-  server.keep_alive_idle_timeout = std::chrono::seconds(idle_timeout_s);
-  server.request_read_timeout = std::chrono::seconds(read_timeout_s);
-  server.websocket_close_timeout = std::chrono::seconds(ws_close_timeout_s);
-  server.access_log = values.count("no-access-log") == 0;
-  return sbd::RunServe(config);
+  if (!CheckServeFlags(flags, values.count("no-access-log") == 0)) return 2;
+  return sbd::RunServe(flags.config);
 }
 
 int Token(const std::vector<std::string>& args) {

@@ -10,8 +10,10 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <memory>
 #include <optional>
 #include <sstream>
+#include <string>
 #include <system_error>
 #include <thread>
 
@@ -96,6 +98,170 @@ absl::Status SeedDemo(Ledger& ledger) {
   return absl::OkStatus();
 }
 
+// The signing secret, and the file it is kept in when --demo made it.
+struct SigningSecret {
+  std::string value;
+  std::string demo_path;  // Empty: the configured secret (--secret-file or $SBD_JWT_SECRET).
+};
+
+// The configured secret, or with --demo and none configured, a SigningSecret
+// naming the demo secret's file (read or made by LoadDemoSecret once the
+// log's directory exists). nullopt (the reason printed) without either.
+std::optional<SigningSecret> ChooseSecret(const ServeConfig& config) {
+  absl::StatusOr<std::string> secret = LoadSecret(config.secret_file);
+  if (secret.ok()) return SigningSecret{*std::move(secret), ""};
+  if (config.demo && config.secret_file.empty()) {
+    return SigningSecret{"", DemoSecretPath(config.db_path)};
+  }
+  std::fprintf(stderr,
+               "sbd-ledger serve: %s (refusing to start without a signing secret; "
+               "--demo makes one and keeps it beside the log)\n",
+               Message(secret.status()).c_str());
+  return std::nullopt;
+}
+
+// Reads the demo secret at secret.demo_path, or makes it there, into
+// secret.value; false (the reason printed) if neither works.
+bool LoadDemoSecret(SigningSecret& secret) {
+  absl::StatusOr<std::string> loaded = LoadOrCreateDemoSecret(secret.demo_path);
+  if (!loaded.ok()) {
+    std::fprintf(stderr, "sbd-ledger serve: --demo secret: %s\n", Message(loaded.status()).c_str());
+    return false;
+  }
+  secret.value = *std::move(loaded);
+  return true;
+}
+
+// Creates the directory of the log at `db_path` if missing; false (the
+// reason printed) if it cannot.
+bool CreateLogDirectory(const std::string& db_path) {
+  const std::filesystem::path db_dir = std::filesystem::path(db_path).parent_path();
+  if (db_dir.empty()) return true;
+  std::error_code dir_error;
+  std::filesystem::create_directories(db_dir, dir_error);
+  if (dir_error) {
+    std::fprintf(stderr, "sbd-ledger serve: cannot create the directory %s for %s: %s\n",
+                 db_dir.c_str(), db_path.c_str(), DescribeFileError(dir_error).c_str());
+    return false;
+  }
+  return true;
+}
+
+// Null (the reason printed) if the log cannot be opened.
+std::unique_ptr<SqliteEventLog> OpenLog(const ServeConfig& config) {
+  SqliteEventLog::Options log_options;
+  log_options.durability = config.durability_full ? Durability::kFull : Durability::kNormal;
+  auto log = SqliteEventLog::Open(config.db_path, log_options);
+  if (!log.ok()) {
+    const std::filesystem::path db_dir = std::filesystem::path(config.db_path).parent_path();
+    std::fprintf(stderr, "sbd-ledger serve: cannot open %s: %s%s\n", config.db_path.c_str(),
+                 log.status().ToString().c_str(), DirectoryProblem(db_dir).c_str());
+    return nullptr;
+  }
+  return *std::move(log);
+}
+
+// The ledger on `log` (its replay verifies the whole log), reporting each
+// commit to `metrics`. Null (the reason printed) if the log does not verify.
+std::unique_ptr<Ledger> OpenLedger(std::unique_ptr<SqliteEventLog> log, const std::string& db_path,
+                                   Metrics& metrics) {
+  Ledger::Options ledger_options;
+  ledger_options.on_commit = [&metrics](size_t batch_size, absl::Duration latency, bool ok) {
+    metrics.ObserveCommit(batch_size, latency, ok);
+  };
+  auto ledger = Ledger::Open(std::move(log), std::move(ledger_options));
+  if (!ledger.ok()) {
+    std::fprintf(stderr, "sbd-ledger serve: cannot open the ledger in %s: %s\n", db_path.c_str(),
+                 ledger.status().ToString().c_str());
+    return nullptr;
+  }
+  return *std::move(ledger);
+}
+
+// --demo on a fresh log: SeedDemo; false (the reason printed) if it failed.
+bool SeedDemoAccounts(Ledger& ledger) {
+  if (absl::Status seeded = SeedDemo(ledger); !seeded.ok()) {
+    std::fprintf(stderr, "sbd-ledger serve: --demo: %s\n", seeded.ToString().c_str());
+    return false;
+  }
+  return true;
+}
+
+// The --revoked-tokens list into `revoked` (left null without the flag);
+// false (the reason printed) if the file cannot be read.
+bool OpenRevokedTokens(const std::string& path, std::unique_ptr<RevokedTokens>& revoked) {
+  if (path.empty()) return true;
+  absl::StatusOr<std::unique_ptr<RevokedTokens>> opened = RevokedTokens::Open(path);
+  if (!opened.ok()) {
+    std::fprintf(stderr, "sbd-ledger serve: --revoked-tokens: %s\n",
+                 Message(opened.status()).c_str());
+    return false;
+  }
+  revoked = *std::move(opened);
+  return true;
+}
+
+// Creates the server on host:port and starts its listener and io threads
+// (SIGHUP reloads the revoked tokens when there is a watcher). Null (the
+// reason printed) if it cannot listen.
+std::unique_ptr<HttpServer> StartServer(const ServerContext& context, const ServeConfig& config,
+                                        const std::string& host, uint16_t port,
+                                        std::optional<RevocationWatcher>& revocation_watcher) {
+  const size_t threads =
+      config.threads > 0 ? config.threads : std::max(1u, std::thread::hardware_concurrency());
+  auto server = HttpServer::Create(context, host, port, threads);
+  if (!server.ok()) {
+    std::fprintf(stderr, "sbd-ledger serve: %s\n", Message(server.status()).c_str());
+    return nullptr;
+  }
+  if (revocation_watcher.has_value()) {
+    (*server)->OnReloadSignal([&revocation_watcher] { revocation_watcher->RequestReload(); });
+  }
+  (*server)->Start();
+  return *std::move(server);
+}
+
+// "listening on HOST:PORT", and with --demo a token and wallet link per demo
+// account (and the secret, when --demo made it).
+void PrintServing(const std::string& address, const ServeConfig& config,
+                  const SigningSecret& secret, const TokenAuthority& tokens) {
+  std::printf("listening on %s\n", address.c_str());
+  if (config.demo) {
+    if (!secret.demo_path.empty()) {
+      std::printf("demo secret (SBD_JWT_SECRET): %s (kept in %s)\n", secret.value.c_str(),
+                  secret.demo_path.c_str());
+    }
+    for (std::string_view name : kDemoAccounts) {
+      absl::StatusOr<std::string> token =
+          tokens.Issue(name, /*admin=*/false, kDemoTokenTtlS, NowSeconds());
+      if (!token.ok()) continue;
+      std::printf("%-6s token: %s\n", std::string(name).c_str(), token->c_str());
+      std::printf("%-6s wallet: http://%s/#token=%s\n", std::string(name).c_str(), address.c_str(),
+                  token->c_str());
+    }
+  }
+  std::fflush(stdout);
+}
+
+// After `signal`: stops taking work, lets the ledger finish what it has,
+// closes every connection, then takes the server, the watcher and the
+// ledger down in that order.
+void ShutDown(int signal, std::unique_ptr<HttpServer>& server,
+              std::optional<RevocationWatcher>& revocation_watcher, std::unique_ptr<Ledger>& ledger,
+              Notifier& notifier, AccessLog& access_log) {
+  access_log.Append(absl::StrCat("sbd-ledger: signal ", signal, ", shutting down"));
+  server->StopAccepting();
+  ledger->Stop();       // Finishes every queued command; answers are posted.
+  notifier.CloseAll();  // WebSockets close with 1001.
+  server->CloseConnections();
+  server->Join(kShutdownGrace);
+  server.reset();
+  revocation_watcher.reset();  // Before the notifier it calls into.
+  ledger->RemoveSubscriber(&notifier);
+  ledger.reset();  // Closes the log.
+  access_log.Append("sbd-ledger: stopped");
+}
+
 }  // namespace
 
 absl::StatusOr<std::string> LoadSecret(const std::string& secret_file) {
@@ -148,45 +314,15 @@ int RunServe(const ServeConfig& config) {
                  config.listen.c_str());
     return 2;
   }
-  absl::StatusOr<std::string> secret = LoadSecret(config.secret_file);
-  const bool use_demo_secret = !secret.ok() && config.demo && config.secret_file.empty();
-  if (!secret.ok() && !use_demo_secret) {
-    std::fprintf(stderr,
-                 "sbd-ledger serve: %s (refusing to start without a signing secret; "
-                 "--demo makes one and keeps it beside the log)\n",
-                 Message(secret.status()).c_str());
-    return 2;
-  }
+  std::optional<SigningSecret> secret = ChooseSecret(config);
+  if (!secret.has_value()) return 2;
 
   // The log's directory (where the demo secret is kept too), the log, then
-  // the ledger on it (the replay verifies the whole log).
-  const std::filesystem::path db_dir = std::filesystem::path(config.db_path).parent_path();
-  if (!db_dir.empty()) {
-    std::error_code dir_error;
-    std::filesystem::create_directories(db_dir, dir_error);
-    if (dir_error) {
-      std::fprintf(stderr, "sbd-ledger serve: cannot create the directory %s for %s: %s\n",
-                   db_dir.c_str(), config.db_path.c_str(), DescribeFileError(dir_error).c_str());
-      return 1;
-    }
-  }
-  const std::string demo_secret_path = use_demo_secret ? DemoSecretPath(config.db_path) : "";
-  if (use_demo_secret) {
-    secret = LoadOrCreateDemoSecret(demo_secret_path);
-    if (!secret.ok()) {
-      std::fprintf(stderr, "sbd-ledger serve: --demo secret: %s\n",
-                   Message(secret.status()).c_str());
-      return 1;
-    }
-  }
-  SqliteEventLog::Options log_options;
-  log_options.durability = config.durability_full ? Durability::kFull : Durability::kNormal;
-  auto log = SqliteEventLog::Open(config.db_path, log_options);
-  if (!log.ok()) {
-    std::fprintf(stderr, "sbd-ledger serve: cannot open %s: %s%s\n", config.db_path.c_str(),
-                 log.status().ToString().c_str(), DirectoryProblem(db_dir).c_str());
-    return 1;
-  }
+  // the ledger on it.
+  if (!CreateLogDirectory(config.db_path)) return 1;
+  if (!secret->demo_path.empty() && !LoadDemoSecret(*secret)) return 1;
+  std::unique_ptr<SqliteEventLog> log = OpenLog(config);
+  if (log == nullptr) return 1;
   Metrics metrics;
   // Once serving, every line for stderr goes through the AccessLog (access
   // log, accept errors, the shutdown messages): a stderr nobody reads (a
@@ -195,38 +331,16 @@ int RunServe(const ServeConfig& config) {
   AccessLog access_log({.fd = STDERR_FILENO,
                         .buffer_bytes_max = config.server.access_log_buffer_bytes_max,
                         .metrics = &metrics});
-  Ledger::Options ledger_options;
-  ledger_options.on_commit = [&metrics](size_t batch_size, absl::Duration latency, bool ok) {
-    metrics.ObserveCommit(batch_size, latency, ok);
-  };
-  auto ledger = Ledger::Open(*std::move(log), std::move(ledger_options));
-  if (!ledger.ok()) {
-    std::fprintf(stderr, "sbd-ledger serve: cannot open the ledger in %s: %s\n",
-                 config.db_path.c_str(), ledger.status().ToString().c_str());
-    return 1;
-  }
+  std::unique_ptr<Ledger> ledger = OpenLedger(std::move(log), config.db_path, metrics);
+  if (ledger == nullptr) return 1;
   Notifier notifier(metrics);
-  (*ledger)->AddSubscriber(&notifier);
+  ledger->AddSubscriber(&notifier);
+  if (config.demo && ledger->LastSeq() == 0 && !SeedDemoAccounts(*ledger)) return 1;
 
-  if (config.demo && (*ledger)->LastSeq() == 0) {
-    if (absl::Status seeded = SeedDemo(**ledger); !seeded.ok()) {
-      std::fprintf(stderr, "sbd-ledger serve: --demo: %s\n", seeded.ToString().c_str());
-      return 1;
-    }
-  }
-
+  // The server's context: the tokens it accepts, and everything above.
   std::unique_ptr<RevokedTokens> revoked;
-  if (!config.revoked_tokens_path.empty()) {
-    absl::StatusOr<std::unique_ptr<RevokedTokens>> opened =
-        RevokedTokens::Open(config.revoked_tokens_path);
-    if (!opened.ok()) {
-      std::fprintf(stderr, "sbd-ledger serve: --revoked-tokens: %s\n",
-                   Message(opened.status()).c_str());
-      return 2;
-    }
-    revoked = *std::move(opened);
-  }
-  TokenAuthority tokens(*secret,
+  if (!OpenRevokedTokens(config.revoked_tokens_path, revoked)) return 2;
+  TokenAuthority tokens(secret->value,
                         {.permanent_tokens = config.permanent_tokens, .revoked = revoked.get()});
   // After a reload that changed the list, every open WebSocket re-checks its
   // token (a revoked one closes with 1008).
@@ -234,7 +348,7 @@ int RunServe(const ServeConfig& config) {
   if (revoked != nullptr) {
     revocation_watcher.emplace(*revoked, access_log, [&notifier] { notifier.RecheckTokens(); });
   }
-  const ServerContext context{.ledger = **ledger,
+  const ServerContext context{.ledger = *ledger,
                               .notifier = notifier,
                               .metrics = metrics,
                               .tokens = tokens,
@@ -242,47 +356,11 @@ int RunServe(const ServeConfig& config) {
                               .options = config.server,
                               .now_s = NowSeconds};
 
-  const size_t threads =
-      config.threads > 0 ? config.threads : std::max(1u, std::thread::hardware_concurrency());
-  auto server = HttpServer::Create(context, host, port, threads);
-  if (!server.ok()) {
-    std::fprintf(stderr, "sbd-ledger serve: %s\n", Message(server.status()).c_str());
-    return 1;
-  }
-  if (revocation_watcher.has_value()) {
-    (*server)->OnReloadSignal([&revocation_watcher] { revocation_watcher->RequestReload(); });
-  }
-  (*server)->Start();
-  const std::string address = (*server)->address();
-  std::printf("listening on %s\n", address.c_str());
-  if (config.demo) {
-    if (use_demo_secret) {
-      std::printf("demo secret (SBD_JWT_SECRET): %s (kept in %s)\n", secret->c_str(),
-                  demo_secret_path.c_str());
-    }
-    for (std::string_view name : kDemoAccounts) {
-      absl::StatusOr<std::string> token =
-          tokens.Issue(name, /*admin=*/false, kDemoTokenTtlS, NowSeconds());
-      if (!token.ok()) continue;
-      std::printf("%-6s token: %s\n", std::string(name).c_str(), token->c_str());
-      std::printf("%-6s wallet: http://%s/#token=%s\n", std::string(name).c_str(), address.c_str(),
-                  token->c_str());
-    }
-  }
-  std::fflush(stdout);
-
-  const int signal = (*server)->WaitForSignal();
-  access_log.Append(absl::StrCat("sbd-ledger: signal ", signal, ", shutting down"));
-  (*server)->StopAccepting();
-  (*ledger)->Stop();    // Finishes every queued command; answers are posted.
-  notifier.CloseAll();  // WebSockets close with 1001.
-  (*server)->CloseConnections();
-  (*server)->Join(kShutdownGrace);
-  server->reset();
-  revocation_watcher.reset();  // Before the notifier it calls into.
-  (*ledger)->RemoveSubscriber(&notifier);
-  ledger->reset();  // Closes the log.
-  access_log.Append("sbd-ledger: stopped");
+  std::unique_ptr<HttpServer> server = StartServer(context, config, host, port, revocation_watcher);
+  if (server == nullptr) return 1;
+  PrintServing(server->address(), config, *secret, tokens);
+  const int signal = server->WaitForSignal();
+  ShutDown(signal, server, revocation_watcher, ledger, notifier, access_log);
   return 0;  // ~AccessLog flushes, for a bounded time.
 }
 

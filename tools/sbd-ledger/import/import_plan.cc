@@ -414,77 +414,108 @@ class Planner {
     result_.plan.steps.push_back(std::move(step));
   }
 
+  // Writes the plan's steps: an open per account, the transfers in time
+  // order (an account's opening credit just before its first), then the
+  // reconciliations at the end, and the summary. Stops at the first balance
+  // that would leave its range (an error).
   void Emit() {
-    ImportSummary& summary = result_.plan.summary;
-    std::vector<PlanStep>& steps = result_.plan.steps;
     const int64_t first_ms =
         transfers_.empty() ? now_ms_ : transfers_.front().timestamp_us / kMicrosPerMilli;
     const int64_t last_ms =
         transfers_.empty() ? now_ms_ : transfers_.back().timestamp_us / kMicrosPerMilli;
     const bool debits = std::any_of(accounts_.begin(), accounts_.end(),
                                     [](const Account& a) { return a.end_debit > 0; });
+    // Before the opens: the reconciliation account is opened with the rest.
     std::optional<uint32_t> reconciliation;
     if (debits) reconciliation = AccountId(kReconciliationAccount);
     // Per account an opening, a credit and an end step at most; per transfer a note.
-    steps.reserve(accounts_.size() * 3 + transfers_.size() * 2);
+    result_.plan.steps.reserve(accounts_.size() * 3 + transfers_.size() * 2);
 
+    EmitOpens(first_ms);
+    for (size_t i = 0; i < transfers_.size(); ++i) {
+      if (!EmitTransfer(i)) return;
+    }
+    if (!EmitEndReconciliations(reconciliation, last_ms)) return;
+    Summarize();
+  }
+
+  void EmitOpens(int64_t timestamp_ms) {
     for (const Account& account : accounts_) {
-      PlanStep& open = steps.emplace_back();
+      PlanStep& open = result_.plan.steps.emplace_back();
       open.kind = PlanStep::Kind::kOpen;
       open.account = account.name;
-      open.timestamp_ms = first_ms;
+      open.timestamp_ms = timestamp_ms;
     }
-    for (size_t i = 0; i < transfers_.size(); ++i) {
-      Transfer& transfer = transfers_[i];
-      const int64_t timestamp_ms = transfer.timestamp_us / kMicrosPerMilli;
-      for (uint32_t party : {transfer.from, transfer.to}) {
-        Account& account = accounts_[party];
-        if (account.first_transfer != i || account.opening == 0) continue;
-        if (!Move(std::nullopt, party, account.opening, transfer.line)) return;
-        AddReconciliation(PlanStep::Kind::kCredit, party, account.opening, timestamp_ms,
-                          OpeningReason(account));
-      }
-      if (!Move(transfer.from, transfer.to, transfer.amount, transfer.line)) return;
-      OriginEntry& primary = EntryOf(transfer.primary);
-      PlanStep& step = steps.emplace_back();
-      step.kind = PlanStep::Kind::kTransfer;
-      step.account = accounts_[transfer.from].name;
-      step.counterparty = accounts_[transfer.to].name;
-      step.amount = transfer.amount;
-      step.timestamp_ms = timestamp_ms;
-      step.transaction_id = std::move(primary.transaction_id);
-      step.text = std::move(primary.note);
-      if (transfer.twin) {
-        OriginEntry& twin = EntryOf(*transfer.twin);
-        if (twin.note != step.text) {
-          PlanStep note;
-          note.kind = PlanStep::Kind::kNote;
-          note.account = accounts_[transfer.to].name;
-          note.timestamp_ms = timestamp_ms;
-          note.transaction_id = step.transaction_id;
-          note.text = std::move(twin.note);
-          steps.push_back(std::move(note));
-          ++summary.notes_set;
-        }
+  }
+
+  // The i-th transfer: the opening credits of parties it is the first of,
+  // the transfer, and the receive half's note when it differs. Moves the
+  // origin's id and notes into the steps.
+  bool EmitTransfer(size_t i) {
+    Transfer& transfer = transfers_[i];
+    const int64_t timestamp_ms = transfer.timestamp_us / kMicrosPerMilli;
+    for (uint32_t party : {transfer.from, transfer.to}) {
+      Account& account = accounts_[party];
+      if (account.first_transfer != i || account.opening == 0) continue;
+      if (!Move(std::nullopt, party, account.opening, transfer.line)) return false;
+      AddReconciliation(PlanStep::Kind::kCredit, party, account.opening, timestamp_ms,
+                        OpeningReason(account));
+    }
+    if (!Move(transfer.from, transfer.to, transfer.amount, transfer.line)) return false;
+    std::vector<PlanStep>& steps = result_.plan.steps;
+    OriginEntry& primary = EntryOf(transfer.primary);
+    PlanStep& step = steps.emplace_back();
+    step.kind = PlanStep::Kind::kTransfer;
+    step.account = accounts_[transfer.from].name;
+    step.counterparty = accounts_[transfer.to].name;
+    step.amount = transfer.amount;
+    step.timestamp_ms = timestamp_ms;
+    step.transaction_id = std::move(primary.transaction_id);
+    step.text = std::move(primary.note);
+    if (transfer.twin) {
+      OriginEntry& twin = EntryOf(*transfer.twin);
+      if (twin.note != step.text) {
+        PlanStep note;
+        note.kind = PlanStep::Kind::kNote;
+        note.account = accounts_[transfer.to].name;
+        note.timestamp_ms = timestamp_ms;
+        note.transaction_id = step.transaction_id;
+        note.text = std::move(twin.note);
+        steps.push_back(std::move(note));
+        ++result_.plan.summary.notes_set;
       }
     }
+    return true;
+  }
+
+  // What the history leaves unexplained at the end: a debit of the excess
+  // into `reconciliation`, or the sbd_tokens of a user no transfer names.
+  bool EmitEndReconciliations(std::optional<uint32_t> reconciliation, int64_t timestamp_ms) {
     for (uint32_t id = 0; id < accounts_.size(); ++id) {
       Account& account = accounts_[id];
       if (account.end_debit > 0) {
-        if (!Move(id, reconciliation, account.end_debit, input_.users[*account.user].line)) return;
-        AddReconciliation(PlanStep::Kind::kDebit, id, account.end_debit, last_ms,
+        if (!Move(id, reconciliation, account.end_debit, input_.users[*account.user].line)) {
+          return false;
+        }
+        AddReconciliation(PlanStep::Kind::kDebit, id, account.end_debit, timestamp_ms,
                           DebitReason(account));
       }
       if (account.end_credit > 0) {
-        if (!Move(std::nullopt, id, account.end_credit, input_.users[*account.user].line)) return;
-        AddReconciliation(PlanStep::Kind::kCredit, id, account.end_credit, last_ms,
+        if (!Move(std::nullopt, id, account.end_credit, input_.users[*account.user].line)) {
+          return false;
+        }
+        AddReconciliation(PlanStep::Kind::kCredit, id, account.end_credit, timestamp_ms,
                           NoHistoryReason(account));
       }
     }
+    return true;
+  }
 
+  void Summarize() {
+    ImportSummary& summary = result_.plan.summary;
     summary.users = input_.users.size();
     summary.entries = input_.entry_count;
-    summary.events = steps.size();
+    summary.events = result_.plan.steps.size();
     summary.total_minted = summary.credited;
     summary.final_balances.reserve(accounts_.size());
     for (const Account& account : accounts_) {
