@@ -39,6 +39,8 @@ struct ServeFlags {
   int64_t read_timeout_s = config.server.request_read_timeout.count();
   std::string cors_origins;
   int64_t ws_close_timeout_s = config.server.websocket_close_timeout.count();
+  std::string cluster_urls;
+  int64_t lease_ms = absl::ToInt64Milliseconds(config.cluster.lease_duration);
 };
 
 // The flags of `serve`, writing into `flags`. One table: its order is the
@@ -109,6 +111,18 @@ void AddServeOptions(po::options_description& options, ServeFlags& flags) {
                 "bytes of log lines held in memory while stderr is not draining (at least 4096); "
                 "further lines are dropped and counted (sbd_access_log_dropped_total), never "
                 "waited for");
+  options.add_options()(
+      "cluster", po::value(&flags.cluster_urls),
+      "cluster mode (docs/CLUSTER.md): the NATS servers, nats://HOST:PORT comma-separated; "
+      "the log is replicated through their JetStream stream and one node at a time writes")(
+      "node-id", po::value(&config.cluster.node_id),
+      "cluster mode: this node's name, unique in the cluster (required with --cluster)")(
+      "advertise", po::value(&config.cluster.advertise),
+      "cluster mode: the http://HOST:PORT other nodes forward writes to while this node is the "
+      "writer (default: http:// and the address it listens on)")(
+      "lease-ms", po::value(&flags.lease_ms)->default_value(flags.lease_ms),
+      "cluster mode: the writer lease; a writer that stops renewing it is replaced this long "
+      "after its last renewal (at least 1000)");
 }
 
 // Checks the parsed flags and completes flags.config from them; false (the
@@ -142,6 +156,18 @@ bool CheckServeFlags(ServeFlags& flags, bool access_log) {
     std::fprintf(stderr, "sbd-ledger serve: --ws-close-timeout must be 1..%lld seconds\n",
                  static_cast<long long>(sbd::kWebSocketCloseTimeoutMax.count()));
     return false;
+  }
+  if (!flags.cluster_urls.empty()) {
+    absl::StatusOr<std::vector<std::string>> urls = sbd::SplitClusterUrls(flags.cluster_urls);
+    if (!urls.ok() || flags.config.cluster.node_id.empty() || flags.lease_ms < 1000 ||
+        flags.config.demo) {
+      std::fprintf(stderr,
+                   "sbd-ledger serve: --cluster takes nats://HOST:PORT,... with --node-id NAME and "
+                   "--lease-ms of 1000 or more, and no --demo\n");
+      return false;
+    }
+    flags.config.cluster.urls = *std::move(urls);
+    flags.config.cluster.lease_duration = absl::Milliseconds(flags.lease_ms);
   }
   flags.config.durability_full = flags.durability == "full";
   server.keep_alive_idle_timeout = std::chrono::seconds(flags.idle_timeout_s);

@@ -3,6 +3,8 @@
 #include <unistd.h>
 
 #include <array>
+#include <atomic>
+#include <csignal>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -161,11 +163,31 @@ std::unique_ptr<SqliteEventLog> OpenLog(const ServeConfig& config) {
   return *std::move(log);
 }
 
+// Cluster mode: the connection to the NATS cluster, and the log wrapped for
+// replication. Null (the reason printed) if either fails.
+std::unique_ptr<ClusterMode> ConnectCluster(const ClusterConfig& config,
+                                            std::unique_ptr<SqliteEventLog> local,
+                                            std::unique_ptr<EventLog>& log) {
+  absl::StatusOr<std::unique_ptr<ClusterMode>> mode = ClusterMode::Connect(config);
+  if (!mode.ok()) {
+    std::fprintf(stderr, "sbd-ledger serve: --cluster: %s\n", Message(mode.status()).c_str());
+    return nullptr;
+  }
+  absl::StatusOr<std::unique_ptr<EventLog>> wrapped = (*mode)->WrapLog(std::move(local));
+  if (!wrapped.ok()) {
+    std::fprintf(stderr, "sbd-ledger serve: --cluster: %s\n", Message(wrapped.status()).c_str());
+    return nullptr;
+  }
+  log = *std::move(wrapped);
+  return *std::move(mode);
+}
+
 // The ledger on `log` (its replay verifies the whole log), reporting each
 // commit to `metrics`. Null (the reason printed) if the log does not verify.
-std::unique_ptr<Ledger> OpenLedger(std::unique_ptr<SqliteEventLog> log, const std::string& db_path,
-                                   Metrics& metrics) {
+std::unique_ptr<Ledger> OpenLedger(std::unique_ptr<EventLog> log, const std::string& db_path,
+                                   bool cluster, Metrics& metrics) {
   Ledger::Options ledger_options;
+  if (cluster) ledger_options.batch_size_max = kClusterBatchSizeMax;
   ledger_options.on_commit = [&metrics](size_t batch_size, absl::Duration latency, bool ok) {
     metrics.ObserveCommit(batch_size, latency, ok);
   };
@@ -248,7 +270,7 @@ void PrintServing(const std::string& address, const ServeConfig& config,
 // ledger down in that order.
 void ShutDown(int signal, std::unique_ptr<HttpServer>& server,
               std::optional<RevocationWatcher>& revocation_watcher, std::unique_ptr<Ledger>& ledger,
-              Notifier& notifier, AccessLog& access_log) {
+              ClusterMode* cluster, Notifier& notifier, AccessLog& access_log) {
   access_log.Append(absl::StrCat("sbd-ledger: signal ", signal, ", shutting down"));
   server->StopAccepting();
   ledger->Stop();       // Finishes every queued command; answers are posted.
@@ -256,6 +278,7 @@ void ShutDown(int signal, std::unique_ptr<HttpServer>& server,
   server->CloseConnections();
   server->Join(kShutdownGrace);
   server.reset();
+  if (cluster != nullptr) cluster->Stop();  // Hands the writer lease over; before the ledger.
   revocation_watcher.reset();  // Before the notifier it calls into.
   ledger->RemoveSubscriber(&notifier);
   ledger.reset();  // Closes the log.
@@ -321,8 +344,18 @@ int RunServe(const ServeConfig& config) {
   // the ledger on it.
   if (!CreateLogDirectory(config.db_path)) return 1;
   if (!secret->demo_path.empty() && !LoadDemoSecret(*secret)) return 1;
-  std::unique_ptr<SqliteEventLog> log = OpenLog(config);
-  if (log == nullptr) return 1;
+  std::unique_ptr<SqliteEventLog> local_log = OpenLog(config);
+  if (local_log == nullptr) return 1;
+  // Cluster mode: declared before the ledger, which it outlives (the log
+  // publishes through its connection).
+  std::unique_ptr<EventLog> log;
+  std::unique_ptr<ClusterMode> cluster;
+  if (config.cluster.urls.empty()) {
+    log = std::move(local_log);
+  } else {
+    cluster = ConnectCluster(config.cluster, std::move(local_log), log);
+    if (cluster == nullptr) return 1;
+  }
   Metrics metrics;
   // Once serving, every line for stderr goes through the AccessLog (access
   // log, accept errors, the shutdown messages): a stderr nobody reads (a
@@ -331,8 +364,19 @@ int RunServe(const ServeConfig& config) {
   AccessLog access_log({.fd = STDERR_FILENO,
                         .buffer_bytes_max = config.server.access_log_buffer_bytes_max,
                         .metrics = &metrics});
-  std::unique_ptr<Ledger> ledger = OpenLedger(std::move(log), config.db_path, metrics);
+  std::unique_ptr<Ledger> ledger =
+      OpenLedger(std::move(log), config.db_path, cluster != nullptr, metrics);
   if (ledger == nullptr) return 1;
+  // A node that cannot go on (a batch from the stream that does not verify)
+  // stops as SIGTERM would, and exits with 1.
+  std::atomic<bool> cluster_failed{false};
+  if (cluster != nullptr) {
+    cluster->Attach(*ledger, [&cluster_failed, &access_log](const absl::Status& status) {
+      access_log.Append(absl::StrCat("sbd-ledger: cluster: ", Message(status), "; stopping"));
+      cluster_failed = true;
+      std::raise(SIGTERM);
+    });
+  }
   Notifier notifier(metrics);
   ledger->AddSubscriber(&notifier);
   if (config.demo && ledger->LastSeq() == 0 && !SeedDemoAccounts(*ledger)) return 1;
@@ -354,14 +398,21 @@ int RunServe(const ServeConfig& config) {
                               .tokens = tokens,
                               .log = &access_log,
                               .options = config.server,
+                              .cluster = cluster != nullptr ? &cluster->view() : nullptr,
                               .now_s = NowSeconds};
 
   std::unique_ptr<HttpServer> server = StartServer(context, config, host, port, revocation_watcher);
   if (server == nullptr) return 1;
+  if (cluster != nullptr) {
+    if (absl::Status started = cluster->Start(server->address()); !started.ok()) {
+      std::fprintf(stderr, "sbd-ledger serve: --cluster: %s\n", Message(started).c_str());
+      std::raise(SIGTERM);
+    }
+  }
   PrintServing(server->address(), config, *secret, tokens);
   const int signal = server->WaitForSignal();
-  ShutDown(signal, server, revocation_watcher, ledger, notifier, access_log);
-  return 0;  // ~AccessLog flushes, for a bounded time.
+  ShutDown(signal, server, revocation_watcher, ledger, cluster.get(), notifier, access_log);
+  return cluster_failed ? 1 : 0;  // ~AccessLog flushes, for a bounded time.
 }
 
 }  // namespace sbd

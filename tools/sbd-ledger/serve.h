@@ -15,6 +15,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "tools/sbd-ledger/cluster_mode.h"
 #include "transport/server_context.h"
 
 namespace sbd {
@@ -29,6 +30,7 @@ struct ServeConfig {
   bool permanent_tokens = false;    // --permanent-tokens.
   std::string revoked_tokens_path;  // --revoked-tokens; empty: none.
   ServerOptions server;             // Limits and the access log.
+  ClusterConfig cluster;            // --cluster ...; no URLs: a single node.
 };
 
 // The signing secret: --secret-file's contents (one trailing newline
