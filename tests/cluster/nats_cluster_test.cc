@@ -44,11 +44,13 @@ struct Ack {
 };
 
 // A connection to every server of the cluster and its JetStream context.
-// It reconnects quickly to a surviving server, so a killed server only costs
-// the publishes in flight.
+// It reconnects quickly to a surviving server, so a killed or paused server
+// only costs the publishes in flight.
 class JetStreamClient {
  public:
-  explicit JetStreamClient(const std::string& urls) {
+  // `urls` as NatsCluster::ClientUrls() gives them; with `in_order`, the
+  // client connects to the first that answers rather than to a random one.
+  explicit JetStreamClient(const std::string& urls, bool in_order = false) {
     std::vector<std::string> list = absl::StrSplit(urls, ',');
     std::vector<const char*> servers;
     for (const std::string& url : list) servers.push_back(url.c_str());
@@ -57,11 +59,17 @@ class JetStreamClient {
     if (status_ == NATS_OK) {
       status_ = natsOptions_SetServers(options, servers.data(), static_cast<int>(servers.size()));
     }
+    if (status_ == NATS_OK) status_ = natsOptions_SetNoRandomize(options, in_order);
     if (status_ == NATS_OK) status_ = natsOptions_SetTimeout(options, 2000);
     // Reconnect attempts over ~60 s, every 100 ms: longer than any test
     // keeps the cluster down, and bounded.
     if (status_ == NATS_OK) status_ = natsOptions_SetMaxReconnect(options, 600);
     if (status_ == NATS_OK) status_ = natsOptions_SetReconnectWait(options, 100);
+    // A paused server keeps the connection open and answers nothing: only
+    // unanswered pings tell, after interval x max pings out (~1.5 s here;
+    // nats.c's defaults, 2 min x 2, would hang the client for minutes).
+    if (status_ == NATS_OK) status_ = natsOptions_SetPingInterval(options, 500);
+    if (status_ == NATS_OK) status_ = natsOptions_SetMaxPingsOut(options, 2);
     if (status_ == NATS_OK) status_ = natsConnection_Connect(&connection_, options);
     natsOptions_Destroy(options);
     jsOptions js_options;
@@ -320,6 +328,15 @@ TEST_F(NatsClusterTest, PausedStreamLeaderIsReplacedAndRejoins) {
   PublishAcked(1, 2);
   absl::StatusOr<int> leader = cluster_->StreamLeader(kStream);
   ASSERT_TRUE(leader.ok()) << leader.status();
+
+  // The client attached to the leader: pausing it also tests that the
+  // client notices a server that stopped answering.
+  std::vector<std::string> urls = {cluster_->ClientUrl(*leader)};
+  for (int i = 0; i < cluster_->size(); ++i) {
+    if (i != *leader) urls.push_back(cluster_->ClientUrl(i));
+  }
+  client_ = std::make_unique<JetStreamClient>(absl::StrJoin(urls, ","), /*in_order=*/true);
+  ASSERT_TRUE(client_->ok()) << client_->error();
 
   // A stopped leader keeps its sockets open and still claims the lead when
   // it wakes: the others must elect a new one without it.

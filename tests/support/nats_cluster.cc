@@ -285,13 +285,12 @@ absl::Status NatsCluster::WriteConfig(int i) const {
   }
   // Route URLs one per line: the config parser does not take them
   // space-separated on one line.
-  std::string config =
-      absl::StrCat("server_name: ", server.name, "\n",                                 //
-                   "listen: 127.0.0.1:", server.client_port, "\n",                     //
-                   "http: 127.0.0.1:", server.http_port, "\n",                         //
-                   "jetstream {\n  store_dir: \"", dir_, "/", server.name, "\"\n}\n",  //
-                   "cluster {\n  name: sbd\n  listen: 127.0.0.1:", server.route_port, "\n",
-                   "  routes: [\n", absl::StrJoin(routes, "\n"), "\n  ]\n}\n");
+  std::string config = absl::StrCat("server_name: ", server.name, "\n");
+  absl::StrAppend(&config, "listen: 127.0.0.1:", server.client_port, "\n");
+  absl::StrAppend(&config, "http: 127.0.0.1:", server.http_port, "\n");
+  absl::StrAppend(&config, "jetstream {\n  store_dir: \"", dir_, "/", server.name, "\"\n}\n");
+  absl::StrAppend(&config, "cluster {\n  name: sbd\n  listen: 127.0.0.1:", server.route_port,
+                  "\n  routes: [\n", absl::StrJoin(routes, "\n"), "\n  ]\n}\n");
   std::ofstream out(server.config_path, std::ios::trunc);
   out << config;
   out.close();
