@@ -172,6 +172,7 @@ class SqliteEventLog::Impl {
   absl::Status Read(int64_t from_seq, int64_t to_seq,
                     absl::FunctionRef<absl::Status(const Event&)> visit) const;
   absl::StatusOr<std::vector<Event>> ReadSeqs(absl::Span<const int64_t> seqs) const;
+  absl::StatusOr<EventHash> RecordedHash(int64_t seq) const;
 
  private:
   // Writes `events`, whose seqs continue the log, in one transaction, with
@@ -267,6 +268,27 @@ absl::Status SqliteEventLog::Impl::Read(int64_t from_seq, int64_t to_seq,
   try {
     lease.emplace(readers_);
     return ReadRange(**lease, from_seq, to_seq, visit);
+  } catch (const SQLite::Exception& error) {
+    if (lease.has_value()) lease->Discard();
+    return FromSqlite(error, "read", path_);
+  }
+}
+
+absl::StatusOr<EventHash> SqliteEventLog::Impl::RecordedHash(int64_t seq) const {
+  std::optional<ReaderPool::Lease> lease;
+  try {
+    lease.emplace(readers_);
+    RowStatement& by_seq = (**lease).by_seq;
+    by_seq.Bind(1, seq);
+    if (!by_seq.Step()) {
+      return absl::NotFoundError(absl::StrCat("seq ", seq, " is not in ", path_));
+    }
+    Event event;
+    EventHash recorded;
+    absl::Status status = ReadRow(by_seq.get(), event, recorded);
+    by_seq.Reset();
+    if (!status.ok()) return status;
+    return recorded;
   } catch (const SQLite::Exception& error) {
     if (lease.has_value()) lease->Discard();
     return FromSqlite(error, "read", path_);
@@ -372,6 +394,10 @@ SqliteEventLog::StreamPosition SqliteEventLog::LastStreamPosition() const {
 }
 
 EventHash SqliteEventLog::LastHash() const { return impl_->LastHash(); }
+
+absl::StatusOr<EventHash> SqliteEventLog::RecordedHash(int64_t seq) const {
+  return impl_->RecordedHash(seq);
+}
 
 int64_t SqliteEventLog::LastSeq() const { return impl_->LastSeq(); }
 

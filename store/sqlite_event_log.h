@@ -76,6 +76,8 @@ class SqliteEventLog : public EventLog {
     int64_t last_seq = 0;
   };
   StreamPosition LastStreamPosition() const;
+  // The hash recorded with event `seq` (kNotFound if it is not in the log).
+  absl::StatusOr<EventHash> RecordedHash(int64_t seq) const;
   // The chain hash of event LastSeq() (kGenesisHash for an empty log). Only
   // the appending thread may call it, as it may Append.
   EventHash LastHash() const;

@@ -15,6 +15,12 @@ namespace {
 constexpr int64_t kRequestTimeoutMs = 2000;
 // Between reconnect attempts to one server.
 constexpr int64_t kReconnectWaitMs = 250;
+// How a node notices a server that hangs with its socket open (SIGSTOP, a
+// lost network): unanswered pings. nats.c's defaults (one every 2 minutes,
+// 2 missed) would keep a node on a dead server for minutes; failover must
+// take seconds (docs/CLUSTER.md).
+constexpr int64_t kPingIntervalMs = 500;
+constexpr int kMaxPingsOut = 3;
 
 struct OptionsDeleter {
   void operator()(natsOptions* options) const { natsOptions_Destroy(options); }
@@ -98,6 +104,8 @@ absl::StatusOr<std::unique_ptr<JetStream>> JetStream::Connect(const std::vector<
   if (status == NATS_OK) status = natsOptions_SetMaxReconnect(options.get(), -1);
   if (status == NATS_OK) status = natsOptions_SetReconnectWait(options.get(), kReconnectWaitMs);
   if (status == NATS_OK) status = natsOptions_SetTimeout(options.get(), kRequestTimeoutMs);
+  if (status == NATS_OK) status = natsOptions_SetPingInterval(options.get(), kPingIntervalMs);
+  if (status == NATS_OK) status = natsOptions_SetMaxPingsOut(options.get(), kMaxPingsOut);
   // Start even while no server answers; the client keeps trying.
   if (status == NATS_OK) {
     status = natsOptions_SetRetryOnFailedConnect(options.get(), true, nullptr, nullptr);

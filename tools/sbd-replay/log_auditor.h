@@ -30,6 +30,9 @@ struct Violation {
 
 struct AuditResult {
   int64_t events_verified = 0;  // Also the last verified seq: the log is gapless.
+  // The chain hash of the last verified event, 64 hex digits; empty if none
+  // (two logs with the same seq and hash hold the same events).
+  std::string last_hash;
   std::optional<Violation> violation;
 };
 

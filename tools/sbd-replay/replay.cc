@@ -3,6 +3,7 @@
 #include <memory>
 
 #include "absl/strings/ascii.h"
+#include "store/event_hash.h"
 #include "store/sqlite_event_log.h"
 #include "tools/sbd-replay/log_auditor.h"
 #include "tools/sbd-replay/replay_report.h"
@@ -29,6 +30,14 @@ int RunReplay(const ReplayOptions& options, std::ostream& out, std::ostream& err
   if (!result.ok()) {
     err << "sbd-replay: " << result.status().message() << "\n";
     return kReplayExitError;
+  }
+  if (result->events_verified > 0) {
+    absl::StatusOr<EventHash> hash = (*log)->RecordedHash(result->events_verified);
+    if (!hash.ok()) {
+      err << "sbd-replay: " << hash.status().message() << "\n";
+      return kReplayExitError;
+    }
+    result->last_hash = HashHex(*hash);
   }
   report.Finish(*result, auditor.projection());
   out.flush();

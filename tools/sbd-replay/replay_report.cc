@@ -203,6 +203,9 @@ void ReplayReport::FinishSummary(const AuditResult& result, const Projector& pro
     case ReplayFormat::kTable: {
       out_ << absl::StrFormat("%-15s %s\n", "log", options_.db_path);
       out_ << absl::StrFormat("%-15s %d\n", "events verified", result.events_verified);
+      if (!result.last_hash.empty()) {
+        out_ << absl::StrFormat("%-15s %s\n", "last hash", result.last_hash);
+      }
       if (violation.has_value()) {
         out_ << absl::StrFormat("%-15s VIOLATION at seq %d: %s\n", "status", violation->seq,
                                 violation->detail);
@@ -223,6 +226,7 @@ void ReplayReport::FinishSummary(const AuditResult& result, const Projector& pro
       summary["db"] = options_.db_path;
       summary["status"] = violation.has_value() ? "violation" : "ok";
       summary["events_verified"] = result.events_verified;
+      summary["last_hash"] = result.last_hash;
       summary["accounts"] = projection.account_count();
       summary["total_minted"] = JsonTotal(projection.total_minted());
       summary["total_balance"] = JsonTotal(projection.total_balance());
@@ -246,6 +250,7 @@ void ReplayReport::FinishSummary(const AuditResult& result, const Projector& pro
         out_ << "violation," << violation->seq << ',' << Csv(violation->detail) << "\r\n";
       }
       out_ << "summary,events_verified," << result.events_verified << "\r\n";
+      out_ << "summary,last_hash," << result.last_hash << "\r\n";
       out_ << "summary,accounts," << projection.account_count() << "\r\n";
       out_ << "summary,total_minted," << Text(projection.total_minted()) << "\r\n";
       out_ << "summary,total_balance," << Text(projection.total_balance()) << "\r\n";
