@@ -82,7 +82,8 @@ class Ledger::Impl {
     {
       MutexLock lock(queue_mutex_);
       if (!stopping_) {
-        replicated_.push_back(ReplicatedBatch{std::move(events), std::move(append), std::move(done)});
+        replicated_.push_back(
+            ReplicatedBatch{std::move(events), std::move(append), std::move(done)});
         writer_wakeup_.Signal();
         return;
       }

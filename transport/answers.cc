@@ -134,7 +134,8 @@ HttpResponse HealthAnswer(int64_t last_seq, const ClusterView* cluster) {
   JsonObjectWriter body;
   body.String("status", "ok").Number("seq", last_seq);
   if (cluster != nullptr) {
-    body.String("role", cluster->writer() ? "writer" : "follower").String("node", cluster->node_id());
+    body.String("role", cluster->writer() ? "writer" : "follower")
+        .String("node", cluster->node_id());
   }
   return JsonAnswer(body);
 }

@@ -198,7 +198,8 @@ void HttpSession::Write(HttpResponse response) {
   }
   // Cluster mode: how far this node is, for read-your-writes across nodes
   // (a forwarded write's answer gets this node's, not the writer's).
-  if (context_.cluster != nullptr) response.set(kSeqHeader, std::to_string(context_.ledger.LastSeq()));
+  if (context_.cluster != nullptr)
+    response.set(kSeqHeader, std::to_string(context_.ledger.LastSeq()));
   response.prepare_payload();
   // RFC 9110 §8.6: no Content-Length in a 204 (Beast sets "0").
   if (response.result() == http::status::no_content) response.erase(http::field::content_length);

@@ -172,4 +172,21 @@ std::string Metrics::RenderPrometheus() const {
   return out;
 }
 
+void Metrics::RenderCluster(const ClusterView& cluster, int64_t applied_seq, std::string& out) {
+  const std::string node = cluster.node_id();
+  absl::StrAppend(&out,
+                  "# HELP sbd_cluster_role This node's role: 1 for the one it has now.\n"
+                  "# TYPE sbd_cluster_role gauge\n"
+                  "sbd_cluster_role{node=\"",
+                  node, "\",role=\"writer\"} ", cluster.writer() ? 1 : 0,
+                  "\nsbd_cluster_role{node=\"", node, "\",role=\"follower\"} ",
+                  cluster.writer() ? 0 : 1, "\n");
+  RenderGauge("sbd_cluster_applied_seq", "The last seq this node has applied.", applied_seq, out);
+  RenderGauge("sbd_cluster_replication_lag_messages",
+              "Stream messages this node had not applied yet at its last look.",
+              cluster.stream_lag(), out);
+  RenderCounter("sbd_cluster_failovers_total", "Times this node became the writer.",
+                static_cast<uint64_t>(cluster.failovers()), out);
+}
+
 }  // namespace sbd

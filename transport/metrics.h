@@ -11,6 +11,7 @@
 #include <string>
 
 #include "absl/time/time.h"
+#include "engine/cluster_view.h"
 #include "engine/error_code.h"
 
 namespace sbd {
@@ -36,6 +37,9 @@ class Metrics {
   void CountAccessLogDropped(uint64_t lines);
 
   std::string RenderPrometheus() const;
+  // Cluster mode's lines, appended to `out`: the node's role, the seq it has
+  // applied, its replication lag and its failovers (docs/CLUSTER.md).
+  static void RenderCluster(const ClusterView& cluster, int64_t applied_seq, std::string& out);
 
  private:
   struct State;

@@ -246,9 +246,9 @@ void Routes::Handle(const HttpRequest& request, const Executor& executor, Respon
                     [this, &request, executor, seq, open_on_first_use,
                      respond = std::move(respond)](bool applied) mutable {
                       if (!applied) {
-                        return std::move(respond)(Reject(
-                            ErrorCode::kUnavailable,
-                            absl::StrCat("this node has not applied seq ", seq, " yet")));
+                        return std::move(respond)(
+                            Reject(ErrorCode::kUnavailable,
+                                   absl::StrCat("this node has not applied seq ", seq, " yet")));
                       }
                       Dispatch(request, executor, std::move(respond), open_on_first_use);
                     });
@@ -284,15 +284,15 @@ void Routes::Dispatch(const HttpRequest& request, const Executor& executor, Resp
     return;
   }
   if (forwarder_ && IsWrite(spec->route) && !context_.cluster->writer()) {
-    forwarder_->Forward(request, executor,
-                        [this, respond = std::move(respond)](
-                            absl::StatusOr<HttpResponse> answer) mutable {
-                          if (!answer.ok()) {
-                            return std::move(respond)(RejectStatus(MakeError(
-                                ErrorCode::kUnavailable, std::string(answer.status().message()))));
-                          }
-                          std::move(respond)(*std::move(answer));
-                        });
+    forwarder_->Forward(
+        request, executor,
+        [this, respond = std::move(respond)](absl::StatusOr<HttpResponse> answer) mutable {
+          if (!answer.ok()) {
+            return std::move(respond)(RejectStatus(
+                MakeError(ErrorCode::kUnavailable, std::string(answer.status().message()))));
+          }
+          std::move(respond)(*std::move(answer));
+        });
     return;
   }
   if (open_on_first_use && NeedsCallerAccount(spec->route)) {
@@ -341,10 +341,15 @@ void Routes::Dispatch(const HttpRequest& request, const Executor& executor, Resp
     case Route::kHealth:
       std::move(respond)(HealthAnswer(context_.ledger.LastSeq(), context_.cluster));
       return;
-    case Route::kMetrics:
+    case Route::kMetrics: {
+      std::string text = context_.metrics.RenderPrometheus();
+      if (context_.cluster != nullptr) {
+        Metrics::RenderCluster(*context_.cluster, context_.ledger.LastSeq(), text);
+      }
       std::move(respond)(MakeResponse(http::status::ok, "text/plain; version=0.0.4; charset=utf-8",
-                                      context_.metrics.RenderPrometheus()));
+                                      std::move(text)));
       return;
+    }
     case Route::kOpenApi:
       // Public, like /healthz: clients and tools read it before they hold a
       // token.

@@ -2,7 +2,8 @@
 // sbd-ledger's main and handed to the listener: the ledger, the notifier,
 // the metrics and the token authority (required references: every session
 // may use any of them, so none is ever null), the access log and the
-// cluster view (optional), the options and the clock. ServerOptions: every limit an operator may set.
+// cluster view (optional), the options and the clock. ServerOptions: every limit an operator may
+// set.
 //
 // Thread-safety: immutable once built; what it refers to is thread-safe
 // (each says so) and outlives every session.

@@ -31,9 +31,9 @@ constexpr std::chrono::milliseconds kAppliedWaitMax{5000};
 constexpr uint64_t kForwardedResponseBytesMax = 1 << 20;
 
 absl::Status Unreachable(std::string_view what, const beast::error_code& error) {
-  return absl::UnavailableError(
-      absl::StrCat("the cluster's writer cannot be reached (", std::string(what), ": ",
-                   error.message(), "); retry shortly"));
+  return absl::UnavailableError(absl::StrCat("the cluster's writer cannot be reached (",
+                                             std::string(what), ": ", error.message(),
+                                             "); retry shortly"));
 }
 
 // "http://host:port" -> host, port.
@@ -63,18 +63,21 @@ class ForwardCall : public std::enable_shared_from_this<ForwardCall> {
 
   void Start(const std::string& host, const std::string& port) {
     stream_.expires_after(kForwardTimeout);
-    resolver_.async_resolve(host, port, [self = shared_from_this()](
-                                            beast::error_code error, tcp::resolver::results_type found) {
-      if (error) return self->Fail(Unreachable("resolve", error));
-      self->stream_.async_connect(found, [self](beast::error_code error, const tcp::endpoint&) {
-        if (error) return self->Fail(Unreachable("connect", error));
-        http::async_write(self->stream_, self->request_, [self](beast::error_code error, size_t) {
-          if (error) return self->Fail(Unreachable("send", error));
-          http::async_read(self->stream_, self->buffer_, self->parser_,
-                           [self](beast::error_code error, size_t) { self->OnRead(error); });
+    resolver_.async_resolve(
+        host, port,
+        [self = shared_from_this()](beast::error_code error, tcp::resolver::results_type found) {
+          if (error) return self->Fail(Unreachable("resolve", error));
+          self->stream_.async_connect(found, [self](beast::error_code error, const tcp::endpoint&) {
+            if (error) return self->Fail(Unreachable("connect", error));
+            http::async_write(
+                self->stream_, self->request_, [self](beast::error_code error, size_t) {
+                  if (error) return self->Fail(Unreachable("send", error));
+                  http::async_read(
+                      self->stream_, self->buffer_, self->parser_,
+                      [self](beast::error_code error, size_t) { self->OnRead(error); });
+                });
+          });
         });
-      });
-    });
   }
 
  private:
@@ -92,10 +95,9 @@ class ForwardCall : public std::enable_shared_from_this<ForwardCall> {
     if (auto found = response_.find(kSeqHeader); found != response_.end()) {
       if (!absl::SimpleAtoi(std::string(found->value()), &seq)) seq = 0;
     }
-    WaitForAppliedSeq(ledger_, seq, kAppliedWaitMax, executor_,
-                      [self = shared_from_this()](bool) {
-                        std::move(self->done_)(std::move(self->response_));
-                      });
+    WaitForAppliedSeq(ledger_, seq, kAppliedWaitMax, executor_, [self = shared_from_this()](bool) {
+      std::move(self->done_)(std::move(self->response_));
+    });
   }
 
   void Fail(absl::Status status) { std::move(done_)(std::move(status)); }

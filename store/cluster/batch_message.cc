@@ -1,10 +1,9 @@
 #include "store/cluster/batch_message.h"
 
+#include <boost/json.hpp>
 #include <cassert>
 #include <string>
 #include <utility>
-
-#include <boost/json.hpp>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"

@@ -98,8 +98,8 @@ absl::StatusOr<std::unique_ptr<JetStream>> JetStream::Connect(const std::vector<
   std::unique_ptr<natsOptions, OptionsDeleter> options(raw_options);
   std::vector<const char*> servers;
   for (const std::string& url : urls) servers.push_back(url.c_str());
-  natsStatus status = natsOptions_SetServers(options.get(), servers.data(),
-                                             static_cast<int>(servers.size()));
+  natsStatus status =
+      natsOptions_SetServers(options.get(), servers.data(), static_cast<int>(servers.size()));
   if (status == NATS_OK) status = natsOptions_SetName(options.get(), name.c_str());
   if (status == NATS_OK) status = natsOptions_SetMaxReconnect(options.get(), -1);
   if (status == NATS_OK) status = natsOptions_SetReconnectWait(options.get(), kReconnectWaitMs);

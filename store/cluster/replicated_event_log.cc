@@ -22,9 +22,9 @@ constexpr int64_t kPublishWaitMs = 2000;
 // escaped to six bytes a byte (\u00XX), plus the field names and numbers.
 size_t EncodedBytesBound(const Event& event) {
   constexpr size_t kFixedBytes = 512;
-  return kFixedBytes + 6 * (event.actor.size() + event.from_account.size() +
-                            event.to_account.size() + event.transaction_id.size() +
-                            event.note.size() + event.reason.size());
+  return kFixedBytes +
+         6 * (event.actor.size() + event.from_account.size() + event.to_account.size() +
+              event.transaction_id.size() + event.note.size() + event.reason.size());
 }
 
 struct MessageDeleter {
@@ -33,8 +33,8 @@ struct MessageDeleter {
 
 }  // namespace
 
-ReplicatedEventLog::ReplicatedEventLog(std::unique_ptr<SqliteEventLog> local,
-                                       JetStream& jetstream, ClusterLayout layout)
+ReplicatedEventLog::ReplicatedEventLog(std::unique_ptr<SqliteEventLog> local, JetStream& jetstream,
+                                       ClusterLayout layout)
     : local_(std::move(local)), jetstream_(jetstream), layout_(std::move(layout)) {
   assert(local_ != nullptr);
 }
@@ -49,8 +49,8 @@ void ReplicatedEventLog::BecomeFollower() { writer_.store(false, std::memory_ord
 absl::Status ReplicatedEventLog::StepDown(absl::Status why) {
   writer_.store(false, std::memory_order_release);
   if (on_step_down_) on_step_down_(why);
-  return absl::UnavailableError(absl::StrCat("this node stepped down as the writer: ",
-                                             std::string(why.message())));
+  return absl::UnavailableError(
+      absl::StrCat("this node stepped down as the writer: ", std::string(why.message())));
 }
 
 absl::Status ReplicatedEventLog::Append(absl::Span<const Event> events) {
@@ -74,9 +74,9 @@ absl::Status ReplicatedEventLog::Append(absl::Span<const Event> events) {
       bytes += EncodedBytesBound(events[end]);
       if (bytes > slice_bytes_max && end > begin) break;
     }
-    absl::StatusOr<uint64_t> published = Publish(events.subspan(begin, end - begin),
-                                                 absl::MakeConstSpan(hashes).subspan(begin, end - begin),
-                                                 stream_seq);
+    absl::StatusOr<uint64_t> published =
+        Publish(events.subspan(begin, end - begin),
+                absl::MakeConstSpan(hashes).subspan(begin, end - begin), stream_seq);
     if (!published.ok()) return StepDown(published.status());
     stream_seq = *published;
     begin = end;
@@ -108,7 +108,8 @@ absl::StatusOr<uint64_t> ReplicatedEventLog::Publish(absl::Span<const Event> eve
     if (status != NATS_OK) return FromNats(status, static_cast<jsErrCode>(0), "message");
     std::unique_ptr<natsMsg, MessageDeleter> message(raw);
     for (const auto& [key, value] :
-         {std::pair{"Nats-Msg-Id", &message_id}, std::pair{"Nats-Expected-Last-Sequence", &expected},
+         {std::pair{"Nats-Msg-Id", &message_id},
+          std::pair{"Nats-Expected-Last-Sequence", &expected},
           std::pair{kHeaderFirstSeq, &first_seq}, std::pair{kHeaderLastSeq, &last_seq},
           std::pair{kHeaderTerm, &term}}) {
       if (status == NATS_OK) status = natsMsgHeader_Set(message.get(), key, value->c_str());

@@ -62,8 +62,8 @@ absl::Status StreamFollower::Follow() {
   options.Config.OptStartSeq = static_cast<uint64_t>(stream_seq()) + 1;
   natsSubscription* raw = nullptr;
   jsErrCode js_error = static_cast<jsErrCode>(0);
-  natsStatus status = js_SubscribeSync(&raw, jetstream_.context(), layout_.subject.c_str(),
-                                       nullptr, &options, &js_error);
+  natsStatus status = js_SubscribeSync(&raw, jetstream_.context(), layout_.subject.c_str(), nullptr,
+                                       &options, &js_error);
   if (status != NATS_OK) return FromNats(status, js_error, "subscribe to the stream");
   std::unique_ptr<natsSubscription, SubscriptionDeleter> subscription(raw);
   while (!stopping_.load(std::memory_order_acquire)) {
@@ -83,16 +83,16 @@ absl::Status StreamFollower::Follow() {
       natsMsg_Destroy(message);
       continue;
     }
-    absl::StatusOr<StreamBatch> batch = DecodeBatch(
-        std::string_view(natsMsg_GetData(message), static_cast<size_t>(natsMsg_GetDataLength(message))));
+    absl::StatusOr<StreamBatch> batch = DecodeBatch(std::string_view(
+        natsMsg_GetData(message), static_cast<size_t>(natsMsg_GetDataLength(message))));
     natsMsg_Destroy(message);
     if (!batch.ok()) {
       return absl::DataLossError(
           absl::StrCat("stream message ", seq, ": ", std::string(batch.status().message())));
     }
     if (seq != stream_seq() + 1) {
-      return absl::InternalError(absl::StrCat("the stream skipped from message ", stream_seq(),
-                                              " to ", seq));
+      return absl::InternalError(
+          absl::StrCat("the stream skipped from message ", stream_seq(), " to ", seq));
     }
     if (absl::Status handled = handler_(std::move(*batch), seq); !handled.ok()) return handled;
     handled_.store(seq, std::memory_order_release);

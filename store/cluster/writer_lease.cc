@@ -1,11 +1,10 @@
 #include "store/cluster/writer_lease.h"
 
+#include <boost/json.hpp>
 #include <cassert>
 #include <chrono>
 #include <string>
 #include <utility>
-
-#include <boost/json.hpp>
 
 #include "absl/time/clock.h"
 

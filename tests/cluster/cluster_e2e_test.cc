@@ -71,6 +71,16 @@ TEST_F(ClusterE2eTest, AWriteOnAFollowerIsTheWritersAnswerAndReadableThere) {
     EXPECT_EQ(health->at("role"), boost::json::value(i == *writer ? "writer" : "follower"));
   }
 
+  absl::StatusOr<HttpResponse> metrics =
+      HttpClient(cluster_->node(follower).port()).Get("/metrics");
+  ASSERT_TRUE(metrics.ok());
+  EXPECT_NE(
+      metrics->body.find(absl::StrCat("sbd_cluster_role{node=\"", cluster_->NodeName(follower),
+                                      "\",role=\"follower\"} 1\n")),
+      std::string::npos)
+      << metrics->body;
+  EXPECT_NE(metrics->body.find("sbd_cluster_applied_seq "), std::string::npos);
+
   // Accounts opened and funded through a follower: forwarded to the writer.
   HttpClient on_follower(cluster_->node(follower).port());
   ASSERT_TRUE(OpenFundedAccount(on_follower, "alice", 100).ok());

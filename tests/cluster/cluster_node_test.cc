@@ -64,8 +64,8 @@ struct Node {
     absl::StatusOr<std::unique_ptr<SqliteEventLog>> local =
         SqliteEventLog::Open(db_path, SqliteEventLog::Options{});
     if (!local.ok()) return local.status();
-    auto replicated = std::make_unique<ReplicatedEventLog>(*std::move(local), *jetstream,
-                                                           ClusterLayout{});
+    auto replicated =
+        std::make_unique<ReplicatedEventLog>(*std::move(local), *jetstream, ClusterLayout{});
     log = replicated.get();
     Ledger::Options options;
     options.batch_size_max = 256;
@@ -199,8 +199,8 @@ TEST_F(ClusterNodeTest, FollowersApplyEveryBatchOfTheOneWriter) {
   // Many transfers at once, so batches hold many events.
   std::vector<std::future<absl::StatusOr<CommandResult>>> answers;
   for (int i = 0; i < 500; ++i) {
-    answers.push_back(writer->ledger->Submit(TransferCommand{
-        "alice", "bob", AmountField::Integer(1), "", absl::StrCat("t-", i)}));
+    answers.push_back(writer->ledger->Submit(
+        TransferCommand{"alice", "bob", AmountField::Integer(1), "", absl::StrCat("t-", i)}));
   }
   for (auto& answer : answers) ASSERT_TRUE(answer.get().ok());
   EXPECT_EQ(writer->ledger->Balance("bob").value(), 500);
@@ -264,8 +264,8 @@ TEST_F(ClusterNodeTest, AStaleWriterIsFencedByTheStreamAndCatchesUp) {
     rogue.jetstream = *std::move(connected);
     auto local = SqliteEventLog::Open(rogue.db_path, SqliteEventLog::Options{});
     ASSERT_TRUE(local.ok());
-    auto log = std::make_unique<ReplicatedEventLog>(*std::move(local), *rogue.jetstream,
-                                                    ClusterLayout{});
+    auto log =
+        std::make_unique<ReplicatedEventLog>(*std::move(local), *rogue.jetstream, ClusterLayout{});
     rogue.log = log.get();
     auto opened = Ledger::Open(std::move(log), Ledger::Options{});
     ASSERT_TRUE(opened.ok());
@@ -308,7 +308,7 @@ TEST_F(ClusterNodeTest, AStaleWriterIsFencedByTheStreamAndCatchesUp) {
   absl::StatusOr<CommandResult> sent =
       Run(*again, TransferCommand{"alice", "bob", AmountField::Integer(9), "", "fenced-1"});
   ASSERT_TRUE(sent.ok()) << sent.status();
-  EXPECT_FALSE(sent->duplicate);  // The fenced attempt never reached the stream.
+  EXPECT_FALSE(sent->duplicate);          // The fenced attempt never reached the stream.
   EXPECT_EQ(sent->event.to_balance, 14);  // 5 from the rogue, 9 now.
   AwaitApplied(sent->event.seq);
   ExpectSameLogs();

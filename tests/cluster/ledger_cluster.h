@@ -8,6 +8,7 @@
 #ifndef SBD_TESTS_CLUSTER_LEDGER_CLUSTER_H_
 #define SBD_TESTS_CLUSTER_LEDGER_CLUSTER_H_
 
+#include <boost/json.hpp>
 #include <chrono>
 #include <memory>
 #include <optional>
@@ -17,7 +18,6 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
-#include <boost/json.hpp>
 #include "tests/support/http_client.h"
 #include "tests/support/nats_cluster.h"
 #include "tests/support/server_process.h"
@@ -50,8 +50,8 @@ class LedgerCluster {
   // stream).
   absl::Status AddNode() {
     ServerProcessOptions options;
-    options.args = {"--cluster", nats_->ClientUrls(), "--node-id", NodeName(size()),
-                    "--lease-ms", std::to_string(kLeaseMs)};
+    options.args = {"--cluster",      nats_->ClientUrls(), "--node-id",
+                    NodeName(size()), "--lease-ms",        std::to_string(kLeaseMs)};
     options.start_timeout = std::chrono::seconds(40);
     absl::StatusOr<std::unique_ptr<ServerProcess>> started = ServerProcess::Start(options);
     if (!started.ok()) return started.status();
@@ -91,13 +91,13 @@ class LedgerCluster {
 
   // sbd-replay --format json of node i's log up to `seq`: its summary.
   absl::StatusOr<boost::json::object> Replay(int i, int64_t seq) {
-    absl::StatusOr<ToolResult> ran =
-        RunTool(SBD_REPLAY_BINARY, {"--db", nodes_[i]->db_path(), "--until-seq",
-                                    std::to_string(seq), "--format", "json"});
+    absl::StatusOr<ToolResult> ran = RunTool(
+        SBD_REPLAY_BINARY,
+        {"--db", nodes_[i]->db_path(), "--until-seq", std::to_string(seq), "--format", "json"});
     if (!ran.ok()) return ran.status();
     if (ran->exit_code != 0) {
-      return absl::InternalError(absl::StrCat(NodeName(i), ": sbd-replay exited ", ran->exit_code,
-                                              ": ", ran->err));
+      return absl::InternalError(
+          absl::StrCat(NodeName(i), ": sbd-replay exited ", ran->exit_code, ": ", ran->err));
     }
     boost::json::value summary = boost::json::parse(ran->out);
     return summary.as_object();

@@ -202,7 +202,13 @@ class NatsClusterTest : public ::testing::Test {
     cluster_ = *std::move(started);
     client_ = std::make_unique<JetStreamClient>(cluster_->ClientUrls());
     ASSERT_TRUE(client_->ok()) << client_->error();
-    Ack created = client_->AddStream();
+    // A busy machine (the rest of the suite runs beside this) can make the
+    // first stream's placement outlast one request: retry, bounded.
+    Ack created;
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    do {
+      created = client_->AddStream();
+    } while (created.status == NATS_TIMEOUT && std::chrono::steady_clock::now() < until);
     ASSERT_EQ(created.status, NATS_OK) << Describe(created);
   }
 

@@ -14,6 +14,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "store/event_hash.h"
 #include "store/sqlite_event_log.h"
 #include "tests/store/test_ledger.h"
 #include "tests/support/files.h"
@@ -143,15 +144,23 @@ TEST_F(SbdReplayTest, CsvSummaryIsOneLongFormTable) {
   WriteLog(SmallLedger().events());
   const ProcessResult result = Replay({"--db", path_, "--format", "csv"});
   EXPECT_EQ(result.exit_code, 0) << result.err;
+  // The last event's chain hash, as the log recorded it.
+  absl::StatusOr<std::unique_ptr<SqliteEventLog>> log = SqliteEventLog::Open(path_, {});
+  ASSERT_TRUE(log.ok());
+  absl::StatusOr<EventHash> last_hash = (*log)->RecordedHash(6);
+  ASSERT_TRUE(last_hash.ok());
   EXPECT_EQ(result.out,
             "kind,name,value\r\n"
             "summary,status,ok\r\n"
             "summary,events_verified,6\r\n"
-            "summary,accounts,2\r\n"
-            "summary,total_minted,100\r\n"
-            "summary,total_balance,100\r\n"
-            "balance,alice,75\r\n"
-            "balance,bob,25\r\n");
+            "summary,last_hash," +
+                HashHex(*last_hash) +
+                "\r\n"
+                "summary,accounts,2\r\n"
+                "summary,total_minted,100\r\n"
+                "summary,total_balance,100\r\n"
+                "balance,alice,75\r\n"
+                "balance,bob,25\r\n");
 }
 
 TEST_F(SbdReplayTest, UntilSeqStopsThere) {

@@ -4,9 +4,9 @@
 
 #include <array>
 #include <atomic>
-#include <csignal>
 #include <cerrno>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -279,7 +279,7 @@ void ShutDown(int signal, std::unique_ptr<HttpServer>& server,
   server->Join(kShutdownGrace);
   server.reset();
   if (cluster != nullptr) cluster->Stop();  // Hands the writer lease over; before the ledger.
-  revocation_watcher.reset();  // Before the notifier it calls into.
+  revocation_watcher.reset();               // Before the notifier it calls into.
   ledger->RemoveSubscriber(&notifier);
   ledger.reset();  // Closes the log.
   access_log.Append("sbd-ledger: stopped");
