@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cassert>
 #include <chrono>
 #include <filesystem>
 #include <latch>
@@ -207,7 +208,10 @@ absl::StatusOr<std::unique_ptr<Ledger>> OpenMeasuredLedger(const std::filesystem
     commits.latency.Record(absl::ToInt64Nanoseconds(latency));
     commits.batch_sizes.push_back(batch_size);
   };
-  return Ledger::Open(*std::move(log), std::move(ledger_options));
+  if (!options.wrap_log) return Ledger::Open(*std::move(log), std::move(ledger_options));
+  absl::StatusOr<std::unique_ptr<EventLog>> wrapped = options.wrap_log(*std::move(log));
+  if (!wrapped.ok()) return wrapped.status();
+  return Ledger::Open(*std::move(wrapped), std::move(ledger_options));
 }
 
 // The measured phase: options.transfers transfers split over
@@ -324,6 +328,7 @@ absl::StatusOr<Metrics> RunEngineBench(const EngineBenchOptions& options) {
   if (options.client_threads == 0 || options.in_flight_max < options.client_threads) {
     return absl::InvalidArgumentError("--in-flight must be at least --threads, which must be > 0");
   }
+  assert(!(options.baselines && options.wrap_log) && "the baselines read the SQLite log");
   std::filesystem::create_directories(options.directory);
   const std::filesystem::path db_path = options.directory / "engine.db";
   RemoveDatabase(db_path);

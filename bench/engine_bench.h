@@ -10,6 +10,8 @@
 
 #include <cstddef>
 #include <filesystem>
+#include <functional>
+#include <memory>
 
 #include "absl/status/statusor.h"
 #include "bench/bench_report.h"
@@ -36,6 +38,11 @@ struct EngineBenchOptions {
   bool baselines = true;
   // Where the databases go (created; emptied of this run's files after).
   std::filesystem::path directory;
+  // The log the Ledger runs on, made from the fresh SQLite log: unset, the
+  // SQLite log itself; `sbd-bench cluster` wraps it in a replicated one.
+  // The SQLite baselines need the SQLite log: unset `baselines` with it.
+  std::function<absl::StatusOr<std::unique_ptr<EventLog>>(std::unique_ptr<SqliteEventLog>)>
+      wrap_log;
 };
 
 // One run: the metrics in report order. Fails if any transfer failed.

@@ -14,6 +14,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "bench/bench_report.h"
+#include "bench/cluster_bench.h"
 #include "bench/e2e_bench.h"
 #include "bench/engine_bench.h"
 #include "bench/import_bench.h"
@@ -335,14 +336,55 @@ int RunConnections(const std::vector<std::string>& args) {
   return Finish(report, common);
 }
 
+#ifdef SBD_BENCH_CLUSTER
+int RunCluster(const std::vector<std::string>& args) {
+  constexpr const char* kUsage =
+      "Usage: sbd-bench cluster [--accounts N] [--transfers N] [--failovers N] [--server PATH] ...";
+  CommonFlags common;
+  ClusterBenchOptions options;
+  options.ledger_binary = kDefaultServerBinary;
+  po::options_description flags("cluster options");
+  AddCommonFlags(flags, common);
+  flags.add_options()  //
+      ("accounts", po::value(&options.accounts)->default_value(options.accounts),
+       "accounts opened and funded before the transfers")  //
+      ("transfers", po::value(&options.transfers)->default_value(options.transfers),
+       "transfers of each engine measurement (single node, replicated)")  //
+      ("failovers", po::value(&options.failovers)->default_value(options.failovers),
+       "kills of the writer node whose failover is timed; 0 skips them")  //
+      ("lease-ms", po::value(&options.lease_ms)->default_value(options.lease_ms),
+       "the nodes' writer lease (serve --lease-ms)")  //
+      ("server", po::value(&options.ledger_binary)->default_value(options.ledger_binary),
+       "the sbd-ledger binary the nodes run");
+  int exit_code = kExitOk;
+  if (!Parse(args, flags, kUsage, exit_code)) return exit_code;
+  WorkDirectory directory(common);
+  BenchReport report("cluster");
+  report.AddParameter("accounts", std::to_string(options.accounts));
+  report.AddParameter("transfers", std::to_string(options.transfers));
+  report.AddParameter("failovers", std::to_string(options.failovers));
+  report.AddParameter("lease-ms", std::to_string(options.lease_ms));
+  for (size_t run = 0; run < common.runs; ++run) {
+    options.directory = directory.path() / absl::StrCat("run", run);
+    absl::StatusOr<Metrics> metrics = RunClusterBench(options);
+    if (!metrics.ok()) return Fail(metrics.status());
+    report.AddRun(*std::move(metrics));
+  }
+  return Finish(report, common);
+}
+#endif
+
 int Main(int argc, char** argv) {
   const std::map<std::string, std::function<int(const std::vector<std::string>&)>> commands = {
-      {"engine", RunEngine}, {"replay", RunReplay},           {"import", RunImport},
-      {"e2e", RunE2e},       {"connections", RunConnections},
+      {"engine", RunEngine},   {"replay", RunReplay},           {"import", RunImport},
+      {"e2e", RunE2e},         {"connections", RunConnections},
+#ifdef SBD_BENCH_CLUSTER
+      {"cluster", RunCluster},
+#endif
   };
   const std::string usage =
-      "Usage: sbd-bench engine|replay|import|e2e|connections [flags]   (sbd-bench COMMAND --help "
-      "for the flags)";
+      "Usage: sbd-bench engine|replay|import|e2e|connections|cluster [flags]   (sbd-bench "
+      "COMMAND --help for the flags)";
   if (argc < 2 || commands.count(argv[1]) == 0) {
     std::cerr << usage << "\n";
     return kExitUsage;

@@ -59,12 +59,12 @@ absl::StatusOr<std::unique_ptr<ServerUnderTest>> ServerUnderTest::Start(
     if (options.binary.empty()) {
       return absl::FailedPreconditionError("no sbd-ledger binary: pass --server PATH");
     }
-    secret = RandomSecret();
+    secret = options.secret.empty() ? RandomSecret() : options.secret;
     std::filesystem::create_directories(options.directory);
-    const std::filesystem::path db = options.directory / "server.db";
+    const std::filesystem::path db = options.directory / options.db_name;
     std::error_code ignored;
     for (const char* suffix : {"", "-wal", "-shm"}) {
-      std::filesystem::remove(db.string() + suffix, ignored);
+      if (options.fresh_db) std::filesystem::remove(db.string() + suffix, ignored);
     }
     ChildProcess::Options child;
     child.argv = {options.binary, "serve",     "--listen",     "127.0.0.1:0",
@@ -77,6 +77,7 @@ absl::StatusOr<std::unique_ptr<ServerUnderTest>> ServerUnderTest::Start(
       child.argv.insert(child.argv.end(),
                         {"--connections-max", std::to_string(options.connections_max)});
     }
+    child.argv.insert(child.argv.end(), options.extra_args.begin(), options.extra_args.end());
     child.environment = {{"SBD_JWT_SECRET", secret}};
     absl::StatusOr<std::unique_ptr<ChildProcess>> started = ChildProcess::Start(child);
     if (!started.ok()) return started.status();

@@ -16,6 +16,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "bench/child_process.h"
@@ -34,6 +35,14 @@ struct ServerOptions {
   // serve's access log (one stderr line per request, which the server
   // inherits from the benchmark); off: --no-access-log.
   bool access_log = false;
+  // The signing secret; empty: a random one.
+  std::string secret;
+  // The log in `directory`, and whether it starts fresh (a node restarted
+  // by `sbd-bench cluster` keeps its own).
+  std::string db_name = "server.db";
+  bool fresh_db = true;
+  // More `serve` flags (--cluster ... for a cluster node).
+  std::vector<std::string> extra_args;
 };
 
 class ServerUnderTest {
