@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Builds the GoogleTest suite (and the binaries its end-to-end tests start)
 # under ASan+UBSan (build-asan/) and under TSan (build-tsan/), and runs it
-# with ctest, excluding the browser test (label `browser`).
+# with ctest, excluding the browser test (label `browser`) and the cluster
+# tests that only drive processes and wait out elections (label
+# `cluster_processes`; the in-process cluster test runs).
 #
 #   tools/sanitize.sh                 both suites
 #   tools/sanitize.sh address         ASan+UBSan only
@@ -73,7 +75,7 @@ run_suite() {
   ASAN_OPTIONS="$ASAN_OPTIONS:log_path=$reports/asan" \
     UBSAN_OPTIONS="$UBSAN_OPTIONS:log_path=$reports/asan" \
     TSAN_OPTIONS="$TSAN_OPTIONS:log_path=$reports/tsan" \
-    ctest --test-dir "$dir" --output-on-failure -LE browser -j "$jobs" --timeout 900 \
+    ctest --test-dir "$dir" --output-on-failure -LE "browser|cluster_processes" -j "$jobs" --timeout 900 \
     "${filter[@]}" || status=$?
   echo "sanitize: $mode: build $((built - start)) s, tests $((SECONDS - built)) s" >&2
   if compgen -G "$reports/*" >/dev/null; then
