@@ -215,7 +215,26 @@ std::optional<std::string> Routes::FirstUseAccount(const HttpRequest& request) c
   return FirstUseAccount(*identity);
 }
 
-void Routes::OpenOnFirstUse(std::string account, const Executor& executor, Opened then) {
+void Routes::OpenOnFirstUse(std::string account, std::string authorization,
+                            const Executor& executor, Opened then) {
+  if (forwarder_ && !context_.cluster->writer()) {
+    HttpRequest open(http::verb::get, "/sbd_tokens", 11);
+    open.set(http::field::authorization, authorization);
+    return forwarder_->Forward(
+        open, executor, [then = std::move(then)](absl::StatusOr<HttpResponse> answer) mutable {
+          if (!answer.ok()) {
+            return std::move(then)(
+                MakeError(ErrorCode::kUnavailable, std::string(answer.status().message())));
+          }
+          if (answer->result() != http::status::ok) {
+            return std::move(then)(MakeError(ErrorCode::kUnavailable,
+                                             absl::StrCat("the cluster's writer did not open the "
+                                                          "account on first use (HTTP ",
+                                                          answer->result_int(), ")")));
+          }
+          std::move(then)(absl::OkStatus());
+        });
+  }
   // The account opens itself: actor == to_account marks an open on first
   // use (docs/EVENT_LOG.md), as actor == from_account marks a user's send.
   OpenAccountCommand command{account, account};
@@ -300,7 +319,7 @@ void Routes::Dispatch(const HttpRequest& request, const Executor& executor, Resp
       // Not waited for here: the open is a command, and the request goes on
       // in its answer, on the session's executor.
       OpenOnFirstUse(
-          *std::move(account), executor,
+          *std::move(account), std::string(request[http::field::authorization]), executor,
           [this, &request, executor, respond = std::move(respond)](absl::Status opened) mutable {
             if (!opened.ok()) return std::move(respond)(RejectStatus(opened));
             Dispatch(request, executor, std::move(respond),
@@ -518,7 +537,7 @@ void Routes::AuthorizeWebSocket(const HttpRequest& request, const Executor& exec
   if (FirstUse* first_use = std::get_if<FirstUse>(&checked)) {
     // As for HTTP: the handshake goes on in the open's answer, on the
     // session's executor, with every check made again.
-    OpenOnFirstUse(std::move(first_use->account), executor,
+    OpenOnFirstUse(std::move(first_use->account), std::move(first_use->authorization), executor,
                    [this, &request, done = std::move(done)](absl::Status opened) mutable {
                      if (!opened.ok()) return std::move(done)(RejectStatus(opened));
                      std::move(done)(AuthorizeWebSocket(request));
@@ -575,7 +594,7 @@ std::variant<Routes::WebSocketGrant, HttpResponse, Routes::FirstUse> Routes::Che
     // whatever it carries.
     if (open_on_first_use && IsAccountNotFound(balance.status()) &&
         boost::beast::websocket::is_upgrade(request) && FirstUseAccount(*identity).has_value()) {
-      return FirstUse{*std::move(account)};
+      return FirstUse{*std::move(account), absl::StrCat("Bearer ", *token)};
     }
     return RejectStatus(balance.status());
   }

@@ -116,14 +116,20 @@ class Routes {
   std::optional<std::string> FirstUseAccount(const HttpRequest& request) const;
   // Opens `account` (actor: the account itself) and calls `then` on
   // `executor`: OK once it exists (also when a concurrent first request
-  // opened it: account_exists), else the error.
+  // opened it: account_exists), else the error. On a cluster follower the
+  // open is the writer's: a GET /sbd_tokens with the caller's `token` is
+  // forwarded with the caller's `authorization` header (the writer opens on
+  // first use as this node would), and `then` runs once this node has
+  // applied the open.
   using Opened = absl::AnyInvocable<void(absl::Status) &&>;
-  void OpenOnFirstUse(std::string account, const Executor& executor, Opened then);
+  void OpenOnFirstUse(std::string account, std::string authorization, const Executor& executor,
+                      Opened then);
 
   // AuthorizeWebSocket's checks; FirstUse when all pass but the caller's
   // account is missing and may be opened (only if `open_on_first_use`).
   struct FirstUse {
     std::string account;
+    std::string authorization;  // "Bearer <the handshake's token>", for a follower.
   };
   std::variant<WebSocketGrant, HttpResponse, FirstUse> CheckWebSocket(const HttpRequest& request,
                                                                       bool open_on_first_use);

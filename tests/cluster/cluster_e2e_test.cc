@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -25,8 +26,11 @@ using std::chrono::seconds;
 
 class ClusterE2eTest : public ::testing::Test {
  protected:
+  // More `serve` flags for every node (set before SetUp runs).
+  virtual std::vector<std::string> ExtraArgs() const { return {}; }
+
   void SetUp() override {
-    absl::StatusOr<std::unique_ptr<LedgerCluster>> started = LedgerCluster::Start();
+    absl::StatusOr<std::unique_ptr<LedgerCluster>> started = LedgerCluster::Start(3, ExtraArgs());
     ASSERT_TRUE(started.ok()) << started.status();
     cluster_ = *std::move(started);
   }
@@ -141,6 +145,37 @@ TEST_F(ClusterE2eTest, AWriteOnAFollowerIsTheWritersAnswerAndReadableThere) {
   ASSERT_EQ(again->status, 200) << again->body;
   EXPECT_TRUE(again->Json().at("duplicate").as_bool()) << again->body;
   ExpectSameLogsAt(seq);
+}
+
+class FirstUseClusterTest : public ClusterE2eTest {
+ protected:
+  std::vector<std::string> ExtraArgs() const override { return {"--open-accounts-on-first-use"}; }
+};
+
+// A follower takes no command of its own: a user's first request there has
+// the writer open the account, then is answered here, as on a single node.
+TEST_F(FirstUseClusterTest, AFollowerOpensAccountsOnFirstUseThroughTheWriter) {
+  std::optional<int> writer = cluster_->AwaitWriter();
+  ASSERT_TRUE(writer.has_value());
+  const int follower = (*writer + 1) % 3;
+  const int other = (*writer + 2) % 3;
+  HttpClient on_follower(cluster_->node(follower).port());
+  absl::StatusOr<HttpResponse> balance = on_follower.Get("/sbd_tokens", MakeToken("newcomer"));
+  ASSERT_TRUE(balance.ok());
+  ASSERT_EQ(balance->status, 200) << balance->body;
+  EXPECT_EQ(balance->Json().at("sbd_tokens").to_number<int64_t>(), 0);
+  // A WebSocket handshake on another follower opens its user's account too.
+  absl::StatusOr<std::unique_ptr<WebSocketClient>> ws = WebSocketClient::Connect(
+      cluster_->node(other).port(), absl::StrCat("/ws?token=", MakeToken("listener")));
+  ASSERT_TRUE(ws.ok()) << ws.status();
+  absl::StatusOr<boost::json::value> connected = (*ws)->ReadJson(seconds(10));
+  ASSERT_TRUE(connected.ok()) << connected.status();
+  EXPECT_EQ(connected->at("type"), "connected");
+  // Opened once, by the writer: two events in every log.
+  absl::StatusOr<boost::json::object> health = cluster_->Health(*writer);
+  ASSERT_TRUE(health.ok());
+  EXPECT_EQ(health->at("seq").to_number<int64_t>(), 2);
+  ExpectSameLogsAt(2);
 }
 
 }  // namespace

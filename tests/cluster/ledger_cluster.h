@@ -30,8 +30,11 @@ class LedgerCluster {
   // The writer lease the nodes run with: short, so a failover is seconds.
   static constexpr int kLeaseMs = 2000;
 
-  static absl::StatusOr<std::unique_ptr<LedgerCluster>> Start(int nodes = 3) {
+  // `extra_args`: more `serve` flags for every node.
+  static absl::StatusOr<std::unique_ptr<LedgerCluster>> Start(
+      int nodes = 3, std::vector<std::string> extra_args = {}) {
     auto cluster = std::unique_ptr<LedgerCluster>(new LedgerCluster());
+    cluster->extra_args_ = std::move(extra_args);
     absl::StatusOr<std::unique_ptr<NatsCluster>> nats = NatsCluster::Start(cluster->dir_.path());
     if (!nats.ok()) return nats.status();
     cluster->nats_ = *std::move(nats);
@@ -52,6 +55,7 @@ class LedgerCluster {
     ServerProcessOptions options;
     options.args = {"--cluster",      nats_->ClientUrls(), "--node-id",
                     NodeName(size()), "--lease-ms",        std::to_string(kLeaseMs)};
+    options.args.insert(options.args.end(), extra_args_.begin(), extra_args_.end());
     options.start_timeout = std::chrono::seconds(40);
     absl::StatusOr<std::unique_ptr<ServerProcess>> started = ServerProcess::Start(options);
     if (!started.ok()) return started.status();
@@ -122,6 +126,7 @@ class LedgerCluster {
   LedgerCluster() = default;
 
   TempDir dir_{"sbd-ledger-cluster"};
+  std::vector<std::string> extra_args_;
   std::unique_ptr<NatsCluster> nats_;
   std::vector<std::unique_ptr<ServerProcess>> nodes_;
 };
