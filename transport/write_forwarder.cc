@@ -20,9 +20,12 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
 
-// The whole exchange with the writer: a write waits for the stream's quorum
-// and the writer's fsync, so seconds only when the cluster is electing.
-constexpr std::chrono::seconds kForwardTimeout{10};
+// The whole exchange with the writer. A write waits for the stream's quorum
+// and the writer's fsync, and the writer retries an unanswered publish for
+// 4 s (replicated_event_log.cc) before it answers 503 itself; past that the
+// writer is taken for gone (paused, partitioned) and the client gets a 503
+// to retry, by which time the lease has moved (docs/CLUSTER.md).
+constexpr std::chrono::seconds kForwardTimeout{6};
 // How long the follower waits to have applied the writer's answer before it
 // answers anyway (the write is committed either way; X-SBD-Seq then says
 // how far this node is).

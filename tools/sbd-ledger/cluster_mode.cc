@@ -3,6 +3,7 @@
 #include <cassert>
 #include <utility>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 
@@ -62,8 +63,15 @@ void ClusterMode::Attach(Ledger& ledger, std::function<void(const absl::Status&)
 
 absl::Status ClusterMode::Start(const std::string& listen_address) {
   assert(node_ != nullptr && "Start after Attach");
-  return node_->Start(config_.advertise.empty() ? absl::StrCat("http://", listen_address)
-                                                : config_.advertise);
+  if (!config_.advertise.empty()) return node_->Start(config_.advertise);
+  // A wildcard address is no address to send writes to: followers would
+  // forward to themselves.
+  if (absl::StartsWith(listen_address, "0.0.0.0:") || absl::StartsWith(listen_address, "[::]:")) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("listening on ", listen_address,
+                     ": give --advertise http://HOST:PORT, where the other nodes reach this one"));
+  }
+  return node_->Start(absl::StrCat("http://", listen_address));
 }
 
 }  // namespace sbd

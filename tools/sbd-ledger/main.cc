@@ -159,11 +159,13 @@ bool CheckServeFlags(ServeFlags& flags, bool access_log) {
   }
   if (!flags.cluster_urls.empty()) {
     absl::StatusOr<std::vector<std::string>> urls = sbd::SplitClusterUrls(flags.cluster_urls);
+    // A 200 in cluster mode includes the writer's own fsync (docs/CLUSTER.md):
+    // --durability normal would quietly weaken it.
     if (!urls.ok() || flags.config.cluster.node_id.empty() || flags.lease_ms < 1000 ||
-        flags.config.demo) {
+        flags.config.demo || flags.durability != "full") {
       std::fprintf(stderr,
                    "sbd-ledger serve: --cluster takes nats://HOST:PORT,... with --node-id NAME and "
-                   "--lease-ms of 1000 or more, and no --demo\n");
+                   "--lease-ms of 1000 or more; not --demo, nor --durability normal\n");
       return false;
     }
     flags.config.cluster.urls = *std::move(urls);

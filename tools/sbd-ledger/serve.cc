@@ -406,6 +406,7 @@ int RunServe(const ServeConfig& config) {
   if (cluster != nullptr) {
     if (absl::Status started = cluster->Start(server->address()); !started.ok()) {
       std::fprintf(stderr, "sbd-ledger serve: --cluster: %s\n", Message(started).c_str());
+      cluster_failed = true;
       std::raise(SIGTERM);
     }
   }
