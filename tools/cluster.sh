@@ -3,7 +3,7 @@
 # JetStream clustered on 127.0.0.1 and three sbd-ledger nodes on them, until
 # Ctrl-C (or SIGTERM), which stops every process this script started.
 #
-#   tools/cluster.sh                      # state under ./data/cluster
+#   tools/cluster.sh                      # state under the checkout's data/cluster
 #   tools/cluster.sh DIR                  # state under DIR
 #   tools/cluster.sh DIR -- SERVE_ARGS    # SERVE_ARGS go to every node's `serve`
 #
@@ -32,7 +32,7 @@ usage() {
   exit 2
 }
 
-dir=data/cluster
+dir="$(dirname "$0")/../data/cluster"  # The checkout's data/, as demo.sh's log.
 serve_args=()
 if (($#)) && [[ "$1" != -- ]]; then
   [[ "$1" == -h || "$1" == --help ]] && usage
