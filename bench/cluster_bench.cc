@@ -14,6 +14,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "bench/e2e_bench.h"
 #include "bench/engine_bench.h"
 #include "bench/server_under_test.h"
 #include "store/cluster/jetstream.h"
@@ -119,6 +120,8 @@ absl::Status MeasureEngines(const ClusterBenchOptions& options, JetStream& jetst
 
 class Nodes {
  public:
+  static constexpr char kSecret[] = "sbd-bench-cluster-secret-0123456789abcdef";
+
   Nodes(const ClusterBenchOptions& options, std::string urls)
       : options_(options), urls_(std::move(urls)) {}
 
@@ -175,19 +178,58 @@ class Nodes {
     return absl::DeadlineExceededError("no write was answered after the writer was killed");
   }
 
+  const std::string& address(size_t i) const { return nodes_[i]->host(); }
+
  private:
-  static constexpr char kSecret[] = "sbd-bench-cluster-secret-0123456789abcdef";
   const ClusterBenchOptions& options_;
   const std::string urls_;
   std::vector<std::unique_ptr<ServerUnderTest>> nodes_;
 };
 
-absl::Status MeasureFailovers(const ClusterBenchOptions& options, const std::string& urls,
-                              Metrics& out) {
-  Nodes nodes(options, urls);
-  for (size_t i = 0; i < 3; ++i) {
-    if (absl::Status status = nodes.Start(i); !status.ok()) return status;
+// The e2e workload against `server` (started, or a target).
+absl::StatusOr<Metrics> E2e(const ClusterBenchOptions& options, ServerOptions server) {
+  E2eBenchOptions e2e;
+  e2e.clients = options.clients;
+  e2e.websockets = options.websockets;
+  e2e.duration_s = options.e2e_duration_s;
+  e2e.server = std::move(server);
+  return RunE2eBench(e2e);
+}
+
+// Single node first (its own process, no cluster), then the cluster's
+// writer and a follower, each on fresh users of its own.
+absl::Status MeasureE2e(const ClusterBenchOptions& options, Nodes& nodes, Metrics& out) {
+  ServerOptions single;
+  single.binary = options.ledger_binary;
+  single.directory = options.directory / "single";
+  absl::StatusOr<Metrics> alone = E2e(options, single);
+  if (!alone.ok()) return alone.status();
+  absl::StatusOr<size_t> writer = nodes.AwaitWriter();
+  if (!writer.ok()) return writer.status();
+  const double single_rate = ValueOf(*alone, "transfers_per_s");
+  out.push_back({"e2e_single_transfers_per_s", "e2e, single node: transfers/s", single_rate, ""});
+  out.push_back({"e2e_single_notify_p99_ms", "e2e, single node: notification p99",
+                 ValueOf(*alone, "notify_p99_ms"), "ms"});
+  for (const auto& [name, node] : {std::pair<std::string, size_t>{"writer", *writer},
+                                   std::pair<std::string, size_t>{"follower", (*writer + 1) % 3}}) {
+    ServerOptions target;
+    target.target = nodes.address(node);
+    target.secret = Nodes::kSecret;
+    absl::StatusOr<Metrics> measured = E2e(options, target);
+    if (!measured.ok()) return measured.status();
+    const double rate = ValueOf(*measured, "transfers_per_s");
+    out.push_back({absl::StrCat("e2e_", name, "_transfers_per_s"),
+                   absl::StrCat("e2e, cluster via the ", name, ": transfers/s"), rate, ""});
+    out.push_back({absl::StrCat("e2e_", name, "_vs_single"),
+                   absl::StrCat("e2e via the ", name, " / single"), rate / single_rate, "x"});
+    out.push_back({absl::StrCat("e2e_", name, "_notify_p99_ms"),
+                   absl::StrCat("e2e via the ", name, ": notification p99"),
+                   ValueOf(*measured, "notify_p99_ms"), "ms"});
   }
+  return absl::OkStatus();
+}
+
+absl::Status MeasureFailovers(const ClusterBenchOptions& options, Nodes& nodes, Metrics& out) {
   std::vector<double> times;
   for (size_t kill = 0; kill < options.failovers; ++kill) {
     absl::StatusOr<size_t> writer = nodes.AwaitWriter();
@@ -221,10 +263,18 @@ absl::StatusOr<Metrics> RunClusterBench(const ClusterBenchOptions& options) {
       return status;
     }
   }
-  if (options.failovers > 0) {
-    if (absl::Status status = MeasureFailovers(options, (*nats)->ClientUrls(), metrics);
-        !status.ok()) {
-      return status;
+  if (options.failovers > 0 || options.e2e_duration_s > 0) {
+    Nodes nodes(options, (*nats)->ClientUrls());
+    for (size_t i = 0; i < 3; ++i) {
+      if (absl::Status status = nodes.Start(i); !status.ok()) return status;
+    }
+    if (options.e2e_duration_s > 0) {
+      if (absl::Status status = MeasureE2e(options, nodes, metrics); !status.ok()) return status;
+    }
+    if (options.failovers > 0) {
+      if (absl::Status status = MeasureFailovers(options, nodes, metrics); !status.ok()) {
+        return status;
+      }
     }
   }
   std::error_code ignored;

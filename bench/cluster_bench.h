@@ -10,7 +10,11 @@
 //   latency p50/p99 of each (the difference is what replication adds);
 // - failover: three `sbd-ledger serve --cluster` nodes; kill -9 of the
 //   writer, then the time until a survivor answers a write with 200, over
-//   several kills (the killed node restarts as a follower in between).
+//   several kills (the killed node restarts as a follower in between);
+// - end to end (`sbd-bench e2e`'s workload) on a single node, then on the
+//   three nodes through the writer and through a follower (whose writes are
+//   forwarded and whose WebSocket messages come from its own apply: the
+//   notification latency there includes the replication lag).
 //
 // Thread-safety: RunClusterBench is called from one thread.
 #ifndef SBD_BENCH_CLUSTER_BENCH_H_
@@ -32,6 +36,10 @@ struct ClusterBenchOptions {
   size_t failovers = 3;
   // The writer lease of the nodes (`serve --lease-ms`).
   int64_t lease_ms = 2000;
+  // The end-to-end part: its senders, receivers and seconds; 0 s skips it.
+  size_t clients = 64;
+  size_t websockets = 64;
+  double e2e_duration_s = 5;
   std::string ledger_binary;
   std::filesystem::path directory;
 };

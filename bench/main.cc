@@ -354,6 +354,12 @@ int RunCluster(const std::vector<std::string>& args) {
        "kills of the writer node whose failover is timed; 0 skips them")  //
       ("lease-ms", po::value(&options.lease_ms)->default_value(options.lease_ms),
        "the nodes' writer lease (serve --lease-ms)")  //
+      ("clients", po::value(&options.clients)->default_value(options.clients),
+       "end to end: keep-alive HTTP senders")  //
+      ("ws", po::value(&options.websockets)->default_value(options.websockets),
+       "end to end: users, each with one WebSocket receiver")  //
+      ("duration", po::value(&options.e2e_duration_s)->default_value(options.e2e_duration_s),
+       "end to end: seconds of sending per measurement; 0 skips it")  //
       ("server", po::value(&options.ledger_binary)->default_value(options.ledger_binary),
        "the sbd-ledger binary the nodes run");
   int exit_code = kExitOk;

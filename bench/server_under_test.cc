@@ -48,7 +48,9 @@ absl::StatusOr<std::unique_ptr<ServerUnderTest>> ServerUnderTest::Start(
   std::string address = options.target;
   std::unique_ptr<ChildProcess> process;
   std::string secret;
-  if (!options.target.empty()) {
+  if (!options.target.empty() && !options.secret.empty()) {
+    secret = options.secret;
+  } else if (!options.target.empty()) {
     const char* from_environment = std::getenv("SBD_JWT_SECRET");
     if (from_environment == nullptr || *from_environment == '\0') {
       return absl::FailedPreconditionError(

@@ -35,7 +35,8 @@ struct ServerOptions {
   // serve's access log (one stderr line per request, which the server
   // inherits from the benchmark); off: --no-access-log.
   bool access_log = false;
-  // The signing secret; empty: a random one.
+  // The signing secret; empty: a random one (a started server) or
+  // $SBD_JWT_SECRET (a target).
   std::string secret;
   // The log in `directory`, and whether it starts fresh (a node restarted
   // by `sbd-bench cluster` keeps its own).
