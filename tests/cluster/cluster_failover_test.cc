@@ -609,16 +609,18 @@ TEST_F(ForgedBatchTest, AWrongBalanceStopsEveryNodeThatReadsIt) {
   // That no log holds it: DISABLED_AWrongBalanceIsWrittenToNoLog.
 }
 
-// BUG (engine/ledger.cc, Ledger::Impl::FinishReplicated): a follower appends
-// a replicated batch to its SQLite log (ReplicatedEventLog::AppendFollowed,
-// which checks only the hash chain) before the projection checks its
-// recorded balances. A batch with a right hash over a wrong balance is
-// therefore written to every node's log before the node stops; sbd-replay
-// then reports a violation at that seq, and the node cannot start again
-// ("cannot open the ledger: DATA_LOSS: seq N ... recorded balance"). That
-// contradicts docs/CLUSTER.md: "Followers apply each batch to their SQLite
-// log after verifying its hash chain and the recorded balances". Enable
-// once the balances are checked before the append.
+// BUG against the contract (engine/ledger.cc, Ledger::Impl::FinishReplicated):
+// a follower appends a replicated batch to its SQLite log
+// (ReplicatedEventLog::AppendFollowed, which checks only the hash chain)
+// before the projection checks its recorded balances. A batch with a right
+// hash over a wrong balance is therefore written to every node's log before
+// the node stops; sbd-replay then reports a violation at that seq, and the
+// node cannot start again ("cannot open the ledger: DATA_LOSS: seq N ...
+// recorded balance"). The contract (CLUSTER.md "Nodes") says followers
+// apply each batch to their SQLite log after verifying its hash chain and
+// the recorded balances; docs/CLUSTER.md ("a batch that does not verify")
+// describes what the code does instead. Enable once the balances are
+// checked before the append.
 TEST_F(ForgedBatchTest, DISABLED_AWrongBalanceIsWrittenToNoLog) {
   ASSERT_NO_FATAL_FAILURE(Publish(Forgery::kWrongBalance));
   ASSERT_NO_FATAL_FAILURE(ExpectEveryNodeToStop());
