@@ -35,25 +35,6 @@ class ClusterE2eTest : public ::testing::Test {
     cluster_ = *std::move(started);
   }
 
-  // Every running node has applied `seq`, and sbd-replay on each agrees.
-  void ExpectSameLogsAt(int64_t seq) {
-    ASSERT_TRUE(cluster_->AwaitApplied(seq));
-    std::optional<boost::json::object> first;
-    for (int i = 0; i < cluster_->size(); ++i) {
-      if (!cluster_->node(i).running()) continue;
-      absl::StatusOr<boost::json::object> summary = cluster_->Replay(i, seq);
-      ASSERT_TRUE(summary.ok()) << summary.status();
-      EXPECT_EQ(summary->at("status"), "ok") << cluster_->NodeName(i);
-      EXPECT_EQ(summary->at("events_verified").to_number<int64_t>(), seq) << cluster_->NodeName(i);
-      if (!first) {
-        first = *summary;
-        continue;
-      }
-      EXPECT_EQ(summary->at("last_hash"), first->at("last_hash")) << cluster_->NodeName(i);
-      EXPECT_EQ(summary->at("balances"), first->at("balances")) << cluster_->NodeName(i);
-    }
-  }
-
   static int64_t SeqOf(const HttpResponse& answer) {
     int64_t seq = -1;
     EXPECT_TRUE(absl::SimpleAtoi(answer.Header("X-SBD-Seq"), &seq)) << answer.Header("X-SBD-Seq");
@@ -144,7 +125,7 @@ TEST_F(ClusterE2eTest, AWriteOnAFollowerIsTheWritersAnswerAndReadableThere) {
   ASSERT_TRUE(again.ok());
   ASSERT_EQ(again->status, 200) << again->body;
   EXPECT_TRUE(again->Json().at("duplicate").as_bool()) << again->body;
-  ExpectSameLogsAt(seq);
+  cluster_->ExpectSameLogsAt(seq);
 }
 
 class FirstUseClusterTest : public ClusterE2eTest {
@@ -175,7 +156,7 @@ TEST_F(FirstUseClusterTest, AFollowerOpensAccountsOnFirstUseThroughTheWriter) {
   absl::StatusOr<boost::json::object> health = cluster_->Health(*writer);
   ASSERT_TRUE(health.ok());
   EXPECT_EQ(health->at("seq").to_number<int64_t>(), 2);
-  ExpectSameLogsAt(2);
+  cluster_->ExpectSameLogsAt(2);
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cassert>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -232,9 +233,41 @@ absl::StatusOr<int> ServerProcess::Stop(std::chrono::milliseconds timeout) {
 
 void ServerProcess::Kill() {
   if (pid_ <= 0) return;
-  kill(pid_, SIGKILL);
+  kill(pid_, SIGKILL);  // A stopped process dies of it too.
   WaitExit(pid_, std::chrono::seconds(10));
   pid_ = -1;
+  paused_ = false;
+}
+
+void ServerProcess::Pause() {
+  assert(running() && !paused_);
+  kill(pid_, SIGSTOP);
+  int status = 0;
+  while (waitpid(pid_, &status, WUNTRACED) < 0 && errno == EINTR) {
+  }
+  if (WIFSTOPPED(status)) {
+    paused_ = true;
+  } else {
+    pid_ = -1;  // It died instead, and waitpid reaped it.
+  }
+}
+
+void ServerProcess::Resume() {
+  assert(running() && paused_);
+  kill(pid_, SIGCONT);
+  int status = 0;
+  while (waitpid(pid_, &status, WCONTINUED) < 0 && errno == EINTR) {
+  }
+  if (!WIFCONTINUED(status)) pid_ = -1;  // It died instead, and waitpid reaped it.
+  paused_ = false;
+}
+
+absl::StatusOr<int> ServerProcess::AwaitExit(std::chrono::milliseconds timeout) {
+  if (pid_ <= 0) return absl::FailedPreconditionError("not running");
+  std::optional<int> code = WaitExit(pid_, timeout);
+  if (!code.has_value()) return absl::DeadlineExceededError("sbd-ledger is still running");
+  pid_ = -1;
+  return *code;
 }
 
 absl::Status ServerProcess::Restart() {

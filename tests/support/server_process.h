@@ -60,6 +60,10 @@ struct ServerProcessOptions {
   bool stderr_pipe = false;
   // How long Start waits for the listening line and a healthy /healthz.
   std::chrono::milliseconds start_timeout{15000};
+  // The database the server runs on; empty: DIR/ledger.db in the server's
+  // own temporary directory. A node of a cluster joins from a seed copy of
+  // another node's log this way (tests/cluster/).
+  std::string db_path;
 };
 
 class ServerProcess {
@@ -75,9 +79,14 @@ class ServerProcess {
   const std::string& host() const { return host_; }
   pid_t pid() const { return pid_; }
   bool running() const { return pid_ > 0; }
-  // The temporary directory and the database file in it.
+  // Between Pause and Resume (still running: its sockets stay open).
+  bool paused() const { return paused_; }
+  // The temporary directory, and the database file (in it unless
+  // options.db_path named another).
   const std::string& dir() const { return dir_; }
-  std::string db_path() const { return dir_ + "/ledger.db"; }
+  std::string db_path() const {
+    return options_.db_path.empty() ? dir_ + "/ledger.db" : options_.db_path;
+  }
 
   // SIGTERM, then waits up to `timeout` for the exit; returns the exit code
   // (128 + signal number if a signal ended it). kDeadlineExceeded (after a
@@ -86,6 +95,17 @@ class ServerProcess {
 
   // SIGKILL and reap (a crash).
   void Kill();
+
+  // SIGSTOP / SIGCONT: a server that hangs with its sockets open (a stalled
+  // machine). Each returns once the kernel reports the process stopped /
+  // continued.
+  void Pause();
+  void Resume();
+
+  // Waits up to `timeout` for the server to exit by itself (no signal
+  // sent); its exit code (128 + signal number if a signal ended it), or
+  // kDeadlineExceeded while it still runs.
+  absl::StatusOr<int> AwaitExit(std::chrono::milliseconds timeout);
 
   // Stops (SIGTERM) if running, then starts again on the same database with
   // the same options; the port may change.
@@ -113,6 +133,7 @@ class ServerProcess {
   std::string host_ = "127.0.0.1";
   uint16_t port_ = 0;
   pid_t pid_ = -1;
+  bool paused_ = false;
   int launches_ = 0;
   int stderr_pipe_fd_ = -1;   // The read end, with stderr_pipe.
   std::string stderr_piped_;  // Read from it so far (this launch).
