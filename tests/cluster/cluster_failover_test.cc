@@ -308,24 +308,17 @@ TEST_F(ClusterFailoverTest, AWriterPausedPastItsLeaseIsFencedAndFollows) {
   ASSERT_NO_FATAL_FAILURE(ExpectNothingLost());
 }
 
-// BUG (store/cluster/cluster_node.cc, ClusterNode::Step): a writer paused
-// while a publish is in flight (the stream stored the message; its PubAck
-// was not read yet) comes back, its lease lost. Step then makes the log a
-// follower (BecomeFollower) and starts a StreamFollower from the log's
-// stream position while that Append still runs on the ledger's append
-// thread, although replicated_event_log.h allows a role change "only while
-// no Append runs". The Append's retried publish is then acknowledged (same
-// message id: the stream's duplicate of the stored message), and it commits
-// the batch to SQLite; the follower delivers the very same message, and the
-// node stops: "stream message M: event seq S does not continue this node's
-// hash chain" (AppendFollowed ran after the commit), or the assertion
-// `stream_seq > log_.StreamSeq()` in ClusterNode::ApplyBatch (SIGABRT), when
-// the commit came first. A writer that comes back must follow instead
-// (docs/CLUSTER.md). Seen in 3 of 30 runs of the test above when its
-// senders did not pause with the writer; this test pauses a busy writer
-// several times to hit it. Enable once Step waits for the append path to
-// be idle (or AppendFollowed skips a message its log already holds).
-TEST_F(ClusterFailoverTest, DISABLED_AWriterPausedMidPublishFollowsAfterSIGCONT) {
+// A writer paused while a publish is in flight (the stream stored the
+// message; its PubAck not read yet) comes back with its lease lost. Its
+// role changes to follower only once that Append has ended
+// (ReplicatedEventLog::BecomeFollower waits for it), so it reads the stream
+// from where its log really ends: the retried publish is acknowledged as the
+// stored message's duplicate and committed, and the follower starts after
+// it. (Before that wait, a follower started beside the running Append and
+// got the same message again: the node stopped, in 3 of 30 runs of the test
+// above when its senders did not pause with the writer; this test pauses a
+// busy writer several times to hit it.)
+TEST_F(ClusterFailoverTest, AWriterPausedMidPublishFollowsAfterSIGCONT) {
   ASSERT_NO_FATAL_FAILURE(StartLoad({0, 1, 2}, /*senders=*/6, /*pace=*/milliseconds(0)));
   for (int round = 0; round < 5; ++round) {
     std::optional<int> writer = cluster_->AwaitWriter();
@@ -606,22 +599,16 @@ TEST_F(ForgedBatchTest, AWrongHashStopsEveryNodeThatReadsIt) {
 TEST_F(ForgedBatchTest, AWrongBalanceStopsEveryNodeThatReadsIt) {
   ASSERT_NO_FATAL_FAILURE(Publish(Forgery::kWrongBalance));
   ASSERT_NO_FATAL_FAILURE(ExpectEveryNodeToStop());
-  // That no log holds it: DISABLED_AWrongBalanceIsWrittenToNoLog.
+  // That no log holds it: AWrongBalanceIsWrittenToNoLog.
 }
 
-// BUG against the contract (engine/ledger.cc, Ledger::Impl::FinishReplicated):
-// a follower appends a replicated batch to its SQLite log
-// (ReplicatedEventLog::AppendFollowed, which checks only the hash chain)
-// before the projection checks its recorded balances. A batch with a right
-// hash over a wrong balance is therefore written to every node's log before
-// the node stops; sbd-replay then reports a violation at that seq, and the
-// node cannot start again ("cannot open the ledger: DATA_LOSS: seq N ...
-// recorded balance"). The contract (CLUSTER.md "Nodes") says followers
-// apply each batch to their SQLite log after verifying its hash chain and
-// the recorded balances; docs/CLUSTER.md ("a batch that does not verify")
-// describes what the code does instead. Enable once the balances are
-// checked before the append.
-TEST_F(ForgedBatchTest, DISABLED_AWrongBalanceIsWrittenToNoLog) {
+// A batch with a right hash over a wrong balance is refused before any log
+// holds it (CLUSTER.md "Nodes": followers apply each batch to their SQLite
+// log after verifying its hash chain and the recorded balances), so every
+// node can start again on its own log. (Before, the follower appended first
+// and the projection refused after: sbd-replay reported the violation at
+// that seq and no node could start.)
+TEST_F(ForgedBatchTest, AWrongBalanceIsWrittenToNoLog) {
   ASSERT_NO_FATAL_FAILURE(Publish(Forgery::kWrongBalance));
   ASSERT_NO_FATAL_FAILURE(ExpectEveryNodeToStop());
   ExpectNoLogToHoldIt();
