@@ -311,15 +311,30 @@ class Ledger::Impl {
     batch.Answer();
   }
 
-  // A follower's batch: append (no command batch is in flight), apply with
-  // every check of a replay, publish.
+  // A follower's batch (no command batch is in flight): verified against
+  // the projection before anything is written, then written, then
+  // published. Apply checks each event before it changes anything, so the
+  // projection takes the batch event by event; a contradiction leaves the
+  // log untouched, and the node stops (`done` gets kDataLoss). The append
+  // runs under the same lock, so no reader sees an event the log does not
+  // hold yet; a follower's reads wait for its batch's commit.
   void FinishReplicated(ReplicatedBatch& batch) {
-    absl::Status status = batch.append(batch.events);
-    if (status.ok()) {
+    absl::Status status;
+    {
       WriterMutexLock lock(projection_mutex_);
       for (const Event& event : batch.events) {
         status = projector_.Apply(event);
         if (!status.ok()) break;
+      }
+      if (status.ok()) {
+        if (absl::Status appended = batch.append(batch.events); absl::IsDataLoss(appended)) {
+          status = std::move(appended);  // A hash chain that does not continue the log's.
+        } else if (!appended.ok()) {
+          // Applied and not written: this ledger cannot go on.
+          status = absl::FailedPreconditionError(absl::StrCat(
+              "seqs ", batch.events.front().seq, "..", batch.events.back().seq,
+              " are verified but the log cannot be written (", appended.message(), ")"));
+        }
       }
     }
     if (status.ok()) Publish(batch.events);

@@ -79,14 +79,16 @@ class Ledger {
 
   // Cluster mode, on a follower: `events` were decided by the cluster's
   // writer and are committed in the replicated stream. On the writer thread,
-  // once no batch of commands is in flight, `append` writes them to the
-  // local log (the caller's replicated append, which checks their hash
-  // chain); then they are applied to the projection, which checks every
-  // recorded balance, and published to the subscribers like a decided
-  // batch. `done` gets the outcome: the append's error (nothing applied), or
-  // kDataLoss naming the seq of an event the projection contradicts (the
-  // events before it are applied; the node must stop, as a log that fails
-  // its replay does), or kUnavailable after Stop().
+  // once no batch of commands is in flight, they are verified against the
+  // projection (every recorded balance and rule, as a replay checks them),
+  // then `append` writes them to the local log (the caller's replicated
+  // append, which checks their hash chain), then they are published to the
+  // subscribers like a decided batch; readers see none of it before the
+  // append is done. `done` gets the outcome: kDataLoss naming the seq of an
+  // event the projection contradicts or of a hash that does not continue
+  // the log (nothing written; the ledger must not go on: the node stops),
+  // kFailedPrecondition if the append failed otherwise (likewise), or
+  // kUnavailable after Stop().
   using AppendFn = std::function<absl::Status(absl::Span<const Event> events)>;
   void SubmitReplicated(std::vector<Event> events, AppendFn append,
                         std::function<void(absl::Status)> done);

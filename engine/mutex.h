@@ -43,84 +43,65 @@ class LockOwner {
   std::atomic<std::thread::id> owner_{};
 };
 
-class ABSL_LOCKABLE Mutex {
+// What Mutex and SharedMutex share: the exclusive lock over `StdMutex`, and
+// the owner bookkeeping AssertHeld() checks.
+template <typename StdMutex>
+class ABSL_LOCKABLE ExclusiveMutex {
  public:
-  Mutex() = default;
-  Mutex(const Mutex&) = delete;
-  Mutex& operator=(const Mutex&) = delete;
+  ExclusiveMutex() = default;
+  ExclusiveMutex(const ExclusiveMutex&) = delete;
+  ExclusiveMutex& operator=(const ExclusiveMutex&) = delete;
 
   void Lock() ABSL_EXCLUSIVE_LOCK_FUNCTION() {
     mutex_.lock();
     owner_.Acquired();
   }
   void Unlock() ABSL_UNLOCK_FUNCTION() {
-    assert(owner_.HeldByCaller() && "unlocking a Mutex this thread does not hold");
+    assert(owner_.HeldByCaller() && "unlocking a mutex this thread does not hold");
     owner_.Releasing();
     mutex_.unlock();
   }
+  // A SharedMutex's readers are not recorded (there may be many): only the
+  // exclusive holder is checked.
   void AssertHeld() const ABSL_ASSERT_EXCLUSIVE_LOCK() {
-    assert(owner_.HeldByCaller() && "this thread must hold the Mutex");
+    assert(owner_.HeldByCaller() && "this thread must hold the mutex exclusively");
   }
 
+ protected:
+  StdMutex mutex_;
+  LockOwner owner_;
+};
+
+class ABSL_LOCKABLE Mutex : public ExclusiveMutex<std::mutex> {
  private:
   friend class CondVar;
-  std::mutex mutex_;
-  LockOwner owner_;
 };
 
 // A reader/writer mutex: one writer, or any number of readers.
-class ABSL_LOCKABLE SharedMutex {
+class ABSL_LOCKABLE SharedMutex : public ExclusiveMutex<std::shared_mutex> {
  public:
-  SharedMutex() = default;
-  SharedMutex(const SharedMutex&) = delete;
-  SharedMutex& operator=(const SharedMutex&) = delete;
-
-  void Lock() ABSL_EXCLUSIVE_LOCK_FUNCTION() {
-    mutex_.lock();
-    owner_.Acquired();
-  }
-  void Unlock() ABSL_UNLOCK_FUNCTION() {
-    assert(owner_.HeldByCaller() && "unlocking a SharedMutex this thread does not hold");
-    owner_.Releasing();
-    mutex_.unlock();
-  }
   void ReaderLock() ABSL_SHARED_LOCK_FUNCTION() { mutex_.lock_shared(); }
   void ReaderUnlock() ABSL_UNLOCK_FUNCTION() { mutex_.unlock_shared(); }
-  // Readers are not recorded (there may be many): only the writer is checked.
-  void AssertHeld() const ABSL_ASSERT_EXCLUSIVE_LOCK() {
-    assert(owner_.HeldByCaller() && "this thread must hold the SharedMutex exclusively");
-  }
-
- private:
-  std::shared_mutex mutex_;
-  LockOwner owner_;
 };
 
-class ABSL_SCOPED_LOCKABLE MutexLock {
+// Holds `mutex` exclusively for its scope: MutexLock for a Mutex,
+// WriterMutexLock for a SharedMutex's writer.
+template <typename LockableMutex>
+class ABSL_SCOPED_LOCKABLE ExclusiveLock {
  public:
-  explicit MutexLock(Mutex& mutex) ABSL_EXCLUSIVE_LOCK_FUNCTION(mutex) : mutex_(mutex) {
+  explicit ExclusiveLock(LockableMutex& mutex) ABSL_EXCLUSIVE_LOCK_FUNCTION(mutex)
+      : mutex_(mutex) {
     mutex_.Lock();
   }
-  ~MutexLock() ABSL_UNLOCK_FUNCTION() { mutex_.Unlock(); }
-  MutexLock(const MutexLock&) = delete;
-  MutexLock& operator=(const MutexLock&) = delete;
+  ~ExclusiveLock() ABSL_UNLOCK_FUNCTION() { mutex_.Unlock(); }
+  ExclusiveLock(const ExclusiveLock&) = delete;
+  ExclusiveLock& operator=(const ExclusiveLock&) = delete;
 
  private:
-  Mutex& mutex_;
+  LockableMutex& mutex_;
 };
-
-class ABSL_SCOPED_LOCKABLE WriterMutexLock {
- public:
-  explicit WriterMutexLock(SharedMutex& mutex) ABSL_EXCLUSIVE_LOCK_FUNCTION(mutex) : mutex_(mutex) {
-    mutex_.Lock();
-  }
-  ~WriterMutexLock() ABSL_UNLOCK_FUNCTION() { mutex_.Unlock(); }
-  WriterMutexLock(const WriterMutexLock&) = delete;
-  WriterMutexLock& operator=(const WriterMutexLock&) = delete;
-
- private:
-  SharedMutex& mutex_;
-};
+using MutexLock = ExclusiveLock<Mutex>;
+using WriterMutexLock = ExclusiveLock<SharedMutex>;
 
 class ABSL_SCOPED_LOCKABLE ReaderMutexLock {
  public:

@@ -37,7 +37,8 @@ if [[ -z "$cxx" ]]; then
 fi
 
 # The same as tools/sanitize.sh's build-asan.
-configure=(-DCMAKE_CXX_COMPILER="$cxx" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSBD_SANITIZE=address
+configure=(-DCMAKE_CXX_COMPILER="$cxx" -DCMAKE_BUILD_TYPE=RelWithDebInfo
+  "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -gline-tables-only" -DSBD_SANITIZE=address
   -DSBD_BUILD_BENCHMARKS=OFF -DSBD_BUILD_TESTS=ON -DCMAKE_CXX_FLAGS=-fsanitize=fuzzer-no-link
   -DSBD_BUILD_FUZZERS=ON)
 bin="$dir/tests/fuzz"

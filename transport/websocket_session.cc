@@ -215,6 +215,7 @@ class WebSocketSession : public NotificationSink,
       // Replay complete: the held live messages (all seq > snapshot) follow
       // the replayed ones (all seq <= snapshot) in the outbox.
       phase_ = Phase::kLive;
+      // Counted into the backlog when they arrived (OnLive).
       for (Notification& held : held_) Enqueue(std::move(held.text), /*counted=*/true);
       held_.clear();
     }
@@ -230,7 +231,7 @@ class WebSocketSession : public NotificationSink,
       if (phase_ == Phase::kReplaying) {
         held_.push_back(std::move(notification));
       } else {
-        Enqueue(std::move(notification.text), /*counted=*/true, /*already_counted=*/true);
+        Enqueue(std::move(notification.text), /*counted=*/true);
       }
     }
     if (backlog_messages_ > context_.options.websocket_backlog_messages_max ||
@@ -250,14 +251,11 @@ class WebSocketSession : public NotificationSink,
     return phase_ == Phase::kAccepting || phase_ == Phase::kReplaying || phase_ == Phase::kLive;
   }
 
-  void Enqueue(std::shared_ptr<const std::string> text, bool counted,
-               bool already_counted = false) {
+  // Queues `text`; `counted`: it is part of the backlog the limit bounds, and
+  // the caller has counted it in already (OnLive on arrival, a pong here).
+  void Enqueue(std::shared_ptr<const std::string> text, bool counted) {
     assert(Queueing() && "nothing is queued after a close started");
     assert(text != nullptr);
-    if (counted && !already_counted) {
-      backlog_messages_++;
-      backlog_bytes_ += text->size();
-    }
     outbox_.push_back({std::move(text), counted});
     if (!writing_) DoWrite();
   }
@@ -292,6 +290,10 @@ class WebSocketSession : public NotificationSink,
       backlog_bytes_ -= sent.text->size();
     }
     if (phase_ != Phase::kReplaying && phase_ != Phase::kLive) return;  // Closing.
+    // Live with nothing queued: the backlog is empty (every counted message
+    // counted once, and uncounted once when sent).
+    assert(!(phase_ == Phase::kLive && outbox_.empty()) ||
+           (backlog_messages_ == 0 && backlog_bytes_ == 0));
     if (outbox_.empty() && phase_ == Phase::kReplaying) ReplayNextChunk();
     if (!outbox_.empty() && !writing_) DoWrite();
   }
@@ -312,7 +314,10 @@ class WebSocketSession : public NotificationSink,
       Close(websocket::close_code::unknown_data, "binary frames are not accepted");
     } else if (action == ClientMessageAction::kPong &&
                (phase_ == Phase::kReplaying || phase_ == Phase::kLive)) {
-      Enqueue(std::make_shared<const std::string>(EncodePong()), /*counted=*/true);
+      auto pong = std::make_shared<const std::string>(EncodePong());
+      backlog_messages_++;
+      backlog_bytes_ += pong->size();
+      Enqueue(std::move(pong), /*counted=*/true);
     }
     read_buffer_.consume(read_buffer_.size());
     // Once closing, async_close reads up to the peer's close frame itself; a

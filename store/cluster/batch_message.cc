@@ -1,7 +1,10 @@
 #include "store/cluster/batch_message.h"
 
+#include <algorithm>
+#include <array>
 #include <boost/json.hpp>
 #include <cassert>
+#include <limits>
 #include <string>
 #include <utility>
 
@@ -12,102 +15,144 @@ namespace sbd {
 namespace json = boost::json;
 namespace {
 
+// The columns of a row, in order: the `events` table's, then the hash.
+constexpr std::array<std::string_view, 13> kColumns = {
+    "seq",          "type",       "timestamp_ms",   "actor", "from_account", "to_account", "amount",
+    "from_balance", "to_balance", "transaction_id", "note",  "reason",       "hash"};
+
 absl::Status Malformed(std::string_view what) {
   return absl::DataLossError(absl::StrCat("stream batch message: ", std::string(what)));
 }
 
-json::object EventObject(const Event& event, const EventHash& hash) {
-  json::object object;
-  object["seq"] = event.seq;
-  object["type"] = static_cast<int>(event.type);
-  object["timestamp_ms"] = event.timestamp_ms;
-  object["actor"] = event.actor;
-  object["from_account"] = event.from_account;
-  object["to_account"] = event.to_account;
-  object["amount"] = event.amount;
-  object["from_balance"] = event.from_balance;
-  object["to_balance"] = event.to_balance;
-  object["transaction_id"] = event.transaction_id;
-  object["note"] = event.note;
-  object["reason"] = event.reason;
-  object["hash"] = HashHex(hash);
-  return object;
+// Appends `text` as a JSON string: quotes, backslashes and control
+// characters escaped, every other byte (UTF-8 included) as it is.
+void AppendString(std::string_view text, std::string& out) {
+  out.push_back('"');
+  for (const char c : text) {
+    if (c == '"' || c == '\\') {
+      out.push_back('\\');
+      out.push_back(c);
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      constexpr char kHex[] = "0123456789abcdef";
+      out.append("\\u00");
+      out.push_back(kHex[(c >> 4) & 0xf]);
+      out.push_back(kHex[c & 0xf]);
+    } else {
+      out.push_back(c);
+    }
+  }
+  out.push_back('"');
 }
 
-// Reads one event object; each field must be present with its type.
-class EventReader {
- public:
-  explicit EventReader(const json::object& object) : object_(object) {}
-
-  absl::Status Int(const char* name, int64_t& out) {
-    const json::value* value = object_.if_contains(name);
-    if (value == nullptr || !value->is_int64()) return Missing(name, "an integer");
-    out = value->as_int64();
-    return absl::OkStatus();
+void AppendRow(const Event& event, const EventHash& hash, std::string& out) {
+  absl::StrAppend(&out, "[", event.seq, ",", static_cast<int>(event.type), ",", event.timestamp_ms,
+                  ",");
+  for (const std::string* text : {&event.actor, &event.from_account, &event.to_account}) {
+    AppendString(*text, out);
+    out.push_back(',');
   }
-  absl::Status String(const char* name, std::string& out) {
-    const json::value* value = object_.if_contains(name);
-    if (value == nullptr || !value->is_string()) return Missing(name, "a string");
-    out = std::string(value->as_string());
-    return absl::OkStatus();
+  absl::StrAppend(&out, event.amount, ",", event.from_balance, ",", event.to_balance, ",");
+  for (const std::string* text : {&event.transaction_id, &event.note, &event.reason}) {
+    AppendString(*text, out);
+    out.push_back(',');
   }
+  absl::StrAppend(&out, "\"", HashHex(hash), "\"]");
+}
 
- private:
-  static absl::Status Missing(const char* name, const char* type) {
-    return Malformed(absl::StrCat("event field '", name, "' is not ", type));
-  }
-  const json::object& object_;
-};
-
-absl::Status ReadHash(const std::string& hex, EventHash& hash) {
+absl::Status ReadHash(const json::value& value, EventHash& hash) {
+  if (!value.is_string()) return Malformed("an event hash is not a string");
+  const json::string& hex = value.as_string();
   if (hex.size() != 2 * hash.size() ||
-      hex.find_first_not_of("0123456789abcdef") != std::string::npos) {
+      std::string_view(hex).find_first_not_of("0123456789abcdef") != std::string_view::npos) {
     return Malformed("an event hash is not 64 lowercase hex digits");
   }
-  const std::string bytes = absl::HexStringToBytes(hex);
+  const std::string bytes = absl::HexStringToBytes(std::string(hex));
   assert(bytes.size() == hash.size());
   std::copy(bytes.begin(), bytes.end(), hash.begin());
   return absl::OkStatus();
 }
 
-absl::Status ReadEvent(const json::value& value, Event& event, EventHash& hash) {
-  if (!value.is_object()) return Malformed("an event is not an object");
-  EventReader reader(value.as_object());
+absl::Status ReadRow(const json::value& value, Event& event, EventHash& hash) {
+  if (!value.is_array() || value.as_array().size() != kColumns.size()) {
+    return Malformed(absl::StrCat("a row is not an array of ", kColumns.size()));
+  }
+  const json::array& row = value.as_array();
+  int64_t* const integers[] = {&event.seq,          nullptr,
+                               &event.timestamp_ms, &event.amount,
+                               &event.from_balance, &event.to_balance};
+  constexpr size_t kIntegerColumns[] = {0, 1, 2, 6, 7, 8};
   int64_t type = 0;
-  std::string hex;
-  for (absl::Status status :
-       {reader.Int("seq", event.seq), reader.Int("type", type),
-        reader.Int("timestamp_ms", event.timestamp_ms), reader.String("actor", event.actor),
-        reader.String("from_account", event.from_account),
-        reader.String("to_account", event.to_account), reader.Int("amount", event.amount),
-        reader.Int("from_balance", event.from_balance), reader.Int("to_balance", event.to_balance),
-        reader.String("transaction_id", event.transaction_id), reader.String("note", event.note),
-        reader.String("reason", event.reason), reader.String("hash", hex)}) {
-    if (!status.ok()) return status;
+  for (size_t i = 0; i < std::size(kIntegerColumns); ++i) {
+    const json::value& cell = row[kIntegerColumns[i]];
+    if (!cell.is_int64()) {
+      return Malformed(
+          absl::StrCat("column ", std::string(kColumns[kIntegerColumns[i]]), " is not an integer"));
+    }
+    *(integers[i] != nullptr ? integers[i] : &type) = cell.as_int64();
+  }
+  std::string* const strings[] = {&event.actor,          &event.from_account, &event.to_account,
+                                  &event.transaction_id, &event.note,         &event.reason};
+  constexpr size_t kStringColumns[] = {3, 4, 5, 9, 10, 11};
+  for (size_t i = 0; i < std::size(kStringColumns); ++i) {
+    const json::value& cell = row[kStringColumns[i]];
+    if (!cell.is_string()) {
+      return Malformed(
+          absl::StrCat("column ", std::string(kColumns[kStringColumns[i]]), " is not a string"));
+    }
+    *strings[i] = std::string(cell.as_string());
   }
   if (type < static_cast<int>(EventType::kAccountOpened) ||
       type > static_cast<int>(EventType::kTransactionNoteSet)) {
     return Malformed(absl::StrCat("event ", event.seq, " has unknown type ", type));
   }
   event.type = static_cast<EventType>(type);
-  return ReadHash(hex, hash);
+  return ReadHash(row[12], hash);
 }
 
 }  // namespace
 
-std::string EncodeBatch(absl::Span<const Event> events, absl::Span<const EventHash> hashes) {
+std::vector<EncodedSlice> EncodeSlices(absl::Span<const Event> events,
+                                       absl::Span<const EventHash> hashes, size_t body_bytes_max) {
   assert(!events.empty() && events.size() == hashes.size() && "one hash per event, at least one");
-  json::array array;
-  array.reserve(events.size());
+  std::string header_columns = ",\"columns\":[";
+  for (size_t i = 0; i < kColumns.size(); ++i) {
+    if (i > 0) header_columns.push_back(',');
+    AppendString(kColumns[i], header_columns);
+  }
+  header_columns.append("],\"rows\":[");
+  // What a body holds besides its rows: the two seqs (at most 20 digits
+  // each), the names, the brackets.
+  const size_t frame_bytes = header_columns.size() + 64;
+  std::vector<EncodedSlice> slices;
+  std::string rows;
+  std::string row;
+  size_t begin = 0;
+  auto finish = [&](size_t end) {
+    EncodedSlice& slice = slices.emplace_back();
+    slice.begin = begin;
+    slice.end = end;
+    absl::StrAppend(&slice.body, "{\"first_seq\":", events[begin].seq,
+                    ",\"last_seq\":", events[end - 1].seq, header_columns, rows, "]}");
+    assert(slice.body.size() <= std::max(body_bytes_max, frame_bytes + rows.size()));
+    rows.clear();
+    begin = end;
+  };
   for (size_t i = 0; i < events.size(); ++i) {
     assert(events[i].seq == events.front().seq + static_cast<int64_t>(i) && "gapless seqs");
-    array.push_back(EventObject(events[i], hashes[i]));
+    row.clear();
+    AppendRow(events[i], hashes[i], row);
+    if (!rows.empty() && frame_bytes + rows.size() + 1 + row.size() > body_bytes_max) finish(i);
+    if (!rows.empty()) rows.push_back(',');
+    rows.append(row);
   }
-  json::object body;
-  body["first_seq"] = events.front().seq;
-  body["last_seq"] = events.back().seq;
-  body["events"] = std::move(array);
-  return json::serialize(body);
+  finish(events.size());
+  return slices;
+}
+
+std::string EncodeBatch(absl::Span<const Event> events, absl::Span<const EventHash> hashes) {
+  std::vector<EncodedSlice> one = EncodeSlices(events, hashes, std::numeric_limits<size_t>::max());
+  assert(one.size() == 1);
+  return std::move(one.front().body);
 }
 
 absl::StatusOr<StreamBatch> DecodeBatch(std::string_view body) {
@@ -118,22 +163,30 @@ absl::StatusOr<StreamBatch> DecodeBatch(std::string_view body) {
   const json::object& object = parsed.as_object();
   const json::value* first = object.if_contains("first_seq");
   const json::value* last = object.if_contains("last_seq");
-  const json::value* events = object.if_contains("events");
+  const json::value* columns = object.if_contains("columns");
+  const json::value* rows = object.if_contains("rows");
   if (first == nullptr || !first->is_int64() || last == nullptr || !last->is_int64() ||
-      events == nullptr || !events->is_array()) {
-    return Malformed("first_seq, last_seq and events are required");
+      columns == nullptr || !columns->is_array() || rows == nullptr || !rows->is_array()) {
+    return Malformed("first_seq, last_seq, columns and rows are required");
   }
-  const json::array& array = events->as_array();
+  const json::array& names = columns->as_array();
+  if (names.size() != kColumns.size()) return Malformed("unknown columns");
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (!names[i].is_string() || names[i].as_string() != kColumns[i]) {
+      return Malformed("unknown columns");
+    }
+  }
+  const json::array& array = rows->as_array();
   const int64_t first_seq = first->as_int64();
   if (first_seq < 1 || array.empty() ||
       last->as_int64() != first_seq + static_cast<int64_t>(array.size()) - 1) {
-    return Malformed("first_seq..last_seq does not match the events");
+    return Malformed("first_seq..last_seq does not match the rows");
   }
   StreamBatch batch;
   batch.events.resize(array.size());
   batch.hashes.resize(array.size());
   for (size_t i = 0; i < array.size(); ++i) {
-    if (absl::Status status = ReadEvent(array[i], batch.events[i], batch.hashes[i]); !status.ok()) {
+    if (absl::Status status = ReadRow(array[i], batch.events[i], batch.hashes[i]); !status.ok()) {
       return status;
     }
     if (batch.events[i].seq != first_seq + static_cast<int64_t>(i)) {

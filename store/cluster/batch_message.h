@@ -3,12 +3,15 @@
 // each batch it publishes; followers, gateways and any other consumer of the
 // stream decode it.
 //
-// The body is JSON: {"first_seq":F,"last_seq":L,"events":[...]} with every
-// event as docs/EVENT_LOG.md's row (its column names, `type` as the number)
-// plus "hash", the chain hash as 64 hex digits. Headers carry what a
-// consumer needs without parsing the body (kHeader* below); the message id
-// is the last event's hash, so a retried publish of the same batch is one
-// message (JetStream's duplicate window).
+// The body is JSON, the batch's events in their row form (docs/EVENT_LOG.md):
+// {"first_seq":F,"last_seq":L,"columns":[...],"rows":[[...],...]} with one
+// array per event holding the `events` row's columns in their order, `type`
+// as the number, then "hash", the chain hash as 64 hex digits; `columns`
+// names them once per message. Rows rather than objects: the names would be
+// a third of every message's bytes, and bytes are what a replicated publish
+// costs. Headers carry what a consumer needs without parsing the body
+// (kHeader* below); the message id is the last event's hash, so a retried
+// publish of the same batch is one message (JetStream's duplicate window).
 //
 // Thread-safety: pure functions of their arguments.
 #ifndef SBD_STORE_CLUSTER_BATCH_MESSAGE_H_
@@ -40,6 +43,17 @@ struct StreamBatch {
 // The body of the message for `events` (seq order, gapless, not empty) with
 // their chain hashes.
 std::string EncodeBatch(absl::Span<const Event> events, absl::Span<const EventHash> hashes);
+
+// `events` cut into consecutive runs, each encoded as one message body of at
+// most `body_bytes_max` bytes (a single event longer than that alone in its
+// own): what a writer publishes for a batch larger than a stream message.
+struct EncodedSlice {
+  size_t begin = 0;  // events[begin, end).
+  size_t end = 0;
+  std::string body;
+};
+std::vector<EncodedSlice> EncodeSlices(absl::Span<const Event> events,
+                                       absl::Span<const EventHash> hashes, size_t body_bytes_max);
 
 // Parses a body EncodeBatch wrote. Anything else (bad JSON, a missing or
 // mistyped field, seqs that are not first_seq..last_seq in order, a hash

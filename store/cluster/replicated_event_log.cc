@@ -18,15 +18,6 @@ constexpr absl::Duration kPublishRetryFor = absl::Seconds(4);
 // One attempt's wait for its PubAck.
 constexpr int64_t kPublishWaitMs = 2000;
 
-// A bound on an event's encoded size in a batch message: every string may be
-// escaped to six bytes a byte (\u00XX), plus the field names and numbers.
-size_t EncodedBytesBound(const Event& event) {
-  constexpr size_t kFixedBytes = 512;
-  return kFixedBytes +
-         6 * (event.actor.size() + event.from_account.size() + event.to_account.size() +
-              event.transaction_id.size() + event.note.size() + event.reason.size());
-}
-
 struct MessageDeleter {
   void operator()(natsMsg* message) const { natsMsg_Destroy(message); }
 };
@@ -66,20 +57,15 @@ absl::Status ReplicatedEventLog::Append(absl::Span<const Event> events) {
   // One message per slice that fits the stream's message size; each
   // continues the last, so a writer fenced half-way leaves a prefix of the
   // batch in the stream (which every node applies, as a batch of its own).
-  const size_t slice_bytes_max = static_cast<size_t>(layout_.max_message_bytes) - 4096;
+  // The headers take far less than the room left for them.
+  const size_t body_bytes_max = static_cast<size_t>(layout_.max_message_bytes) - 4096;
   uint64_t stream_seq = static_cast<uint64_t>(StreamSeq());
-  for (size_t begin = 0; begin < events.size();) {
-    size_t end = begin;
-    for (size_t bytes = 0; end < events.size(); ++end) {
-      bytes += EncodedBytesBound(events[end]);
-      if (bytes > slice_bytes_max && end > begin) break;
-    }
+  for (EncodedSlice& slice : EncodeSlices(events, hashes, body_bytes_max)) {
     absl::StatusOr<uint64_t> published =
-        Publish(events.subspan(begin, end - begin),
-                absl::MakeConstSpan(hashes).subspan(begin, end - begin), stream_seq);
+        Publish(std::move(slice.body), events[slice.begin].seq, events[slice.end - 1].seq,
+                hashes[slice.end - 1], stream_seq);
     if (!published.ok()) return StepDown(published.status());
     stream_seq = *published;
-    begin = end;
   }
   absl::Status committed = local_->AppendAt(events, static_cast<int64_t>(stream_seq));
   // The stream holds the batch and this log does not: catch up from it.
@@ -87,15 +73,14 @@ absl::Status ReplicatedEventLog::Append(absl::Span<const Event> events) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<uint64_t> ReplicatedEventLog::Publish(absl::Span<const Event> events,
-                                                     absl::Span<const EventHash> hashes,
+absl::StatusOr<uint64_t> ReplicatedEventLog::Publish(std::string body, int64_t first, int64_t last,
+                                                     const EventHash& last_hash,
                                                      uint64_t expected_last) {
-  const std::string body = EncodeBatch(events, hashes);
   assert(body.size() <= static_cast<size_t>(layout_.max_message_bytes) &&
          "a slice is cut to fit one stream message");
-  const std::string message_id = HashHex(hashes.back());
-  const std::string first_seq = absl::StrCat(events.front().seq);
-  const std::string last_seq = absl::StrCat(events.back().seq);
+  const std::string message_id = HashHex(last_hash);
+  const std::string first_seq = absl::StrCat(first);
+  const std::string last_seq = absl::StrCat(last);
   const std::string term = absl::StrCat(term_.load(std::memory_order_relaxed));
   // Set by hand rather than through jsPubOptions.ExpectLastSeq, which nats.c
   // sends only when it is > 0: the first message must expect an empty stream.

@@ -80,10 +80,11 @@ class ReplicatedEventLog : public EventLog {
   bool writer() const { return writer_.load(std::memory_order_acquire); }
 
  private:
-  // Publishes one stream message (events[begin, end) of a batch); its
-  // stream sequence, or why not (kAborted: fenced).
-  absl::StatusOr<uint64_t> Publish(absl::Span<const Event> events,
-                                   absl::Span<const EventHash> hashes, uint64_t expected_last);
+  // Publishes one stream message, `body` holding events first..last, the
+  // last with chain hash `last_hash` (the message id); its stream sequence,
+  // or why not (kAborted: fenced).
+  absl::StatusOr<uint64_t> Publish(std::string body, int64_t first, int64_t last,
+                                   const EventHash& last_hash, uint64_t expected_last);
   absl::Status StepDown(absl::Status why);
 
   const std::unique_ptr<SqliteEventLog> local_;

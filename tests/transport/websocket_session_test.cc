@@ -404,6 +404,36 @@ TEST(WebSocketSessionTest, ResumeWhileTransfersKeepArrivingHasNoGapAndNoDuplicat
   EXPECT_EQ(balances.back(), *harness.ledger().Balance("bob"));
 }
 
+// Live messages that arrive while a resume is replaying are held, counted
+// into the backlog once, and leave it once when sent: after the resume, a
+// burst under the limit passes. (Counted twice, the 40 held here would stay
+// in the backlog for good, and the burst of 30 would close the session with
+// 1013, or trip the session's assertion that an empty outbox is an empty
+// backlog.)
+TEST(WebSocketSessionTest, MessagesHeldDuringAResumeCountOnceInTheBacklog) {
+  ServerOptions options;
+  options.websocket_backlog_messages_max = 64;
+  Harness harness(options);
+  harness.OpenFunded("alice", 1'000'000);
+  harness.OpenFunded("bob", 0);
+  // A history far larger than the socket buffers: the replay stalls on a
+  // reader that does not read yet, and stays in progress.
+  harness.Transfers("alice", "bob", 30'000);
+  WebSocketClientOptions small;
+  small.receive_buffer_bytes = 4096;
+  auto bob = harness.Connect("user=bob&since=0", small);
+  ASSERT_NE(bob, nullptr);
+  ASSERT_TRUE(ReadMessages(*bob, 1).ok());  // connected
+  harness.Transfers("alice", "bob", 40);    // Held behind the replay.
+  ASSERT_TRUE(ReadMessages(*bob, 30'040, seconds(60)).ok());
+  EXPECT_TRUE(ReceivesNothing(*bob));
+  harness.Transfers("alice", "bob", 30);
+  absl::StatusOr<std::vector<boost::json::object>> burst = ReadMessages(*bob, 30);
+  ASSERT_TRUE(burst.ok()) << burst.status() << " (close code " << bob->close_code().value_or(0)
+                          << ")";
+  EXPECT_EQ(IntField(burst->back(), "new_balance"), 30'070);
+}
+
 TEST(WebSocketSessionTest, SinceAtOrPastTheLastSeqReplaysNothing) {
   Harness harness;
   harness.OpenFunded("alice", 100);
