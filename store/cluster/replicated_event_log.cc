@@ -31,11 +31,15 @@ ReplicatedEventLog::ReplicatedEventLog(std::unique_ptr<SqliteEventLog> local, Je
 }
 
 void ReplicatedEventLog::BecomeWriter(uint64_t term) {
+  MutexLock lock(append_mutex_);
   term_.store(term, std::memory_order_relaxed);
   writer_.store(true, std::memory_order_release);
 }
 
-void ReplicatedEventLog::BecomeFollower() { writer_.store(false, std::memory_order_release); }
+void ReplicatedEventLog::BecomeFollower() {
+  MutexLock lock(append_mutex_);
+  writer_.store(false, std::memory_order_release);
+}
 
 absl::Status ReplicatedEventLog::StepDown(absl::Status why) {
   writer_.store(false, std::memory_order_release);
@@ -45,6 +49,7 @@ absl::Status ReplicatedEventLog::StepDown(absl::Status why) {
 }
 
 absl::Status ReplicatedEventLog::Append(absl::Span<const Event> events) {
+  MutexLock lock(append_mutex_);
   if (!writer()) {
     return absl::UnavailableError("this node is not the cluster's writer (a follower)");
   }
@@ -128,6 +133,7 @@ absl::StatusOr<uint64_t> ReplicatedEventLog::Publish(std::string body, int64_t f
 absl::Status ReplicatedEventLog::AppendFollowed(absl::Span<const Event> events,
                                                 absl::Span<const EventHash> hashes,
                                                 int64_t stream_seq) {
+  MutexLock lock(append_mutex_);
   assert(!writer() && "a writer appends what it decides, not what it reads");
   assert(events.size() == hashes.size());
   EventHash hash = local_->LastHash();

@@ -19,9 +19,10 @@
 // its hash chain continues this log's.
 //
 // Thread-safety: as EventLog. Append and AppendFollowed are the append path
-// (one thread at a time); BecomeWriter/BecomeFollower may be called from any
-// thread but only while no Append runs (the node's role changes happen with
-// the stream feed stopped and the writer idle, see cluster_node.h).
+// (one thread at a time). BecomeWriter and BecomeFollower may be called from
+// any thread: each waits for an Append in flight to end (a publish may be
+// retried for seconds), so that a node that stops writing reads the stream
+// from where its log really ends.
 #ifndef SBD_STORE_CLUSTER_REPLICATED_EVENT_LOG_H_
 #define SBD_STORE_CLUSTER_REPLICATED_EVENT_LOG_H_
 
@@ -35,6 +36,7 @@
 
 #include "absl/status/status.h"
 #include "engine/event_log.h"
+#include "engine/mutex.h"
 #include "store/cluster/batch_message.h"
 #include "store/cluster/jetstream.h"
 #include "store/sqlite_event_log.h"
@@ -54,7 +56,7 @@ class ReplicatedEventLog : public EventLog {
     on_step_down_ = std::move(on_step_down);
   }
 
-  absl::Status Append(absl::Span<const Event> events) override;
+  absl::Status Append(absl::Span<const Event> events) override ABSL_LOCKS_EXCLUDED(append_mutex_);
   int64_t LastSeq() const override { return local_->LastSeq(); }
   absl::Status Read(int64_t from_seq, int64_t to_seq,
                     absl::FunctionRef<absl::Status(const Event&)> visit) const override {
@@ -68,15 +70,15 @@ class ReplicatedEventLog : public EventLog {
   // (`hashes[i]` is events[i]'s) must continue this log's chain: a hash that
   // does not is kDataLoss naming the seq, and nothing is written.
   absl::Status AppendFollowed(absl::Span<const Event> events, absl::Span<const EventHash> hashes,
-                              int64_t stream_seq);
+                              int64_t stream_seq) ABSL_LOCKS_EXCLUDED(append_mutex_);
 
   // The stream message this log's last batch came from (0: none yet).
   int64_t StreamSeq() const { return local_->LastStreamPosition().stream_seq; }
 
   // From now on Append publishes, as the writer of lease revision `term`.
   // The log must hold every message of the stream (the caller checked).
-  void BecomeWriter(uint64_t term);
-  void BecomeFollower();
+  void BecomeWriter(uint64_t term) ABSL_LOCKS_EXCLUDED(append_mutex_);
+  void BecomeFollower() ABSL_LOCKS_EXCLUDED(append_mutex_);
   bool writer() const { return writer_.load(std::memory_order_acquire); }
 
  private:
@@ -85,12 +87,14 @@ class ReplicatedEventLog : public EventLog {
   // or why not (kAborted: fenced).
   absl::StatusOr<uint64_t> Publish(std::string body, int64_t first, int64_t last,
                                    const EventHash& last_hash, uint64_t expected_last);
-  absl::Status StepDown(absl::Status why);
+  absl::Status StepDown(absl::Status why) ABSL_EXCLUSIVE_LOCKS_REQUIRED(append_mutex_);
 
   const std::unique_ptr<SqliteEventLog> local_;
   JetStream& jetstream_;
   const ClusterLayout layout_;
   std::function<void(const absl::Status&)> on_step_down_;
+  // Held for a whole Append (and AppendFollowed): a role change waits for it.
+  Mutex append_mutex_;
   std::atomic<bool> writer_{false};
   std::atomic<uint64_t> term_{0};
 };
