@@ -269,8 +269,8 @@ TEST_F(ClusterFailoverTest, KillingTheWriterLosesNoAcknowledgedSend) {
 // Paused for twice its lease, then back: the old writer finds itself
 // deposed (its lease renewal fails, or its next publish is fenced) and
 // follows. The senders pause with it for a moment first, so that it stops
-// between two batches: see DISABLED_AWriterPausedMidPublishFollowsAfterSIGCONT
-// for a pause in the middle of one.
+// between two batches (AWriterPausedMidPublishFollowsAfterSIGCONT below
+// pauses a busy one in the middle of one).
 TEST_F(ClusterFailoverTest, AWriterPausedPastItsLeaseIsFencedAndFollows) {
   ASSERT_NO_FATAL_FAILURE(StartLoad({0, 1, 2}));
   ASSERT_NO_FATAL_FAILURE(AwaitAcked(kAckedBefore, Clock::time_point()));
@@ -431,8 +431,13 @@ TEST_F(ClusterFailoverTest, WithoutAQuorumWritesAre503AndReadsAreServed) {
       }
     }
     ASSERT_TRUE(taken.has_value()) << cluster_->NodeName(i) << ": no 200 30 s after the restart";
-    // The refused attempt was not applied: this one is the first.
-    EXPECT_FALSE(taken->Json().as_object().contains("duplicate")) << taken->body;
+    // Applied once either way: a refused attempt whose publish had reached
+    // the stream's leader is a proposal Raft may still commit once the
+    // quorum is back (then this retry is its duplicate), else this is it.
+    if (taken->Json().as_object().contains("duplicate")) {
+      std::cout << "[note] " << cluster_->NodeName(i)
+                << ": the refused attempt committed once the quorum was back\n";
+    }
   }
   std::cout << "[timing] both nats-servers restarted: writes taken again after "
             << Millis(Clock::now() - restarted_at) << " ms\n";
