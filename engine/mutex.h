@@ -89,8 +89,7 @@ class ABSL_LOCKABLE SharedMutex : public ExclusiveMutex<std::shared_mutex> {
 template <typename LockableMutex>
 class ABSL_SCOPED_LOCKABLE ExclusiveLock {
  public:
-  explicit ExclusiveLock(LockableMutex& mutex) ABSL_EXCLUSIVE_LOCK_FUNCTION(mutex)
-      : mutex_(mutex) {
+  explicit ExclusiveLock(LockableMutex& mutex) ABSL_EXCLUSIVE_LOCK_FUNCTION(mutex) : mutex_(mutex) {
     mutex_.Lock();
   }
   ~ExclusiveLock() ABSL_UNLOCK_FUNCTION() { mutex_.Unlock(); }

@@ -14,8 +14,8 @@
 #include "engine/error_code.h"
 #include "engine/projector.h"
 #include "gtest/gtest.h"
-#include "tests/support/memory_event_log.h"
 #include "tests/support/event_builders.h"
+#include "tests/support/memory_event_log.h"
 
 namespace sbd {
 namespace {

@@ -34,8 +34,8 @@
 #include "engine/projector.h"
 #include "engine/validation.h"
 #include "gtest/gtest.h"
-#include "tests/support/memory_event_log.h"
 #include "tests/engine/writer_hold.h"
+#include "tests/support/memory_event_log.h"
 
 namespace sbd {
 namespace {

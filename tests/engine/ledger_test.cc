@@ -8,8 +8,8 @@
 #include "engine/mutex.h"
 #include "engine/projector.h"
 #include "gtest/gtest.h"
-#include "tests/support/memory_event_log.h"
 #include "tests/engine/writer_hold.h"
+#include "tests/support/memory_event_log.h"
 
 namespace sbd {
 namespace {

@@ -20,8 +20,8 @@
 #include <vector>
 
 #include "engine/ledger.h"
-#include "tests/support/memory_event_log.h"
 #include "tests/engine/writer_hold.h"
+#include "tests/support/memory_event_log.h"
 #include "transport/metrics.h"
 #include "transport/notifier.h"
 #include "transport/routes.h"
