@@ -186,14 +186,24 @@ class Nodes {
   std::vector<std::unique_ptr<ServerUnderTest>> nodes_;
 };
 
-// The e2e workload against `server` (started, or a target).
-absl::StatusOr<Metrics> E2e(const ClusterBenchOptions& options, ServerOptions server) {
+// The e2e workload against `server` (started, or a target), its receivers
+// on `receivers` if set.
+absl::StatusOr<Metrics> E2e(const ClusterBenchOptions& options, ServerOptions server,
+                            std::optional<ServerOptions> receivers = std::nullopt) {
   E2eBenchOptions e2e;
   e2e.clients = options.clients;
   e2e.websockets = options.websockets;
   e2e.duration_s = options.e2e_duration_s;
   e2e.server = std::move(server);
+  e2e.receivers_server = std::move(receivers);
   return RunE2eBench(e2e);
+}
+
+ServerOptions NodeTarget(const Nodes& nodes, size_t node) {
+  ServerOptions target;
+  target.target = nodes.address(node);
+  target.secret = Nodes::kSecret;
+  return target;
 }
 
 // Single node first (its own process, no cluster), then the cluster's
@@ -212,10 +222,7 @@ absl::Status MeasureE2e(const ClusterBenchOptions& options, Nodes& nodes, Metric
                  ValueOf(*alone, "notify_p99_ms"), "ms"});
   for (const auto& [name, node] : {std::pair<std::string, size_t>{"writer", *writer},
                                    std::pair<std::string, size_t>{"follower", (*writer + 1) % 3}}) {
-    ServerOptions target;
-    target.target = nodes.address(node);
-    target.secret = Nodes::kSecret;
-    absl::StatusOr<Metrics> measured = E2e(options, target);
+    absl::StatusOr<Metrics> measured = E2e(options, NodeTarget(nodes, node));
     if (!measured.ok()) return measured.status();
     const double rate = ValueOf(*measured, "transfers_per_s");
     out.push_back({absl::StrCat("e2e_", name, "_transfers_per_s"),
@@ -225,6 +232,17 @@ absl::Status MeasureE2e(const ClusterBenchOptions& options, Nodes& nodes, Metric
     out.push_back({absl::StrCat("e2e_", name, "_notify_p99_ms"),
                    absl::StrCat("e2e via the ", name, ": notification p99"),
                    ValueOf(*measured, "notify_p99_ms"), "ms"});
+  }
+  // Writes on the writer, receivers on a follower: the notification latency
+  // is the writer's answer -> the follower's message, its replication lag.
+  absl::StatusOr<Metrics> lag =
+      E2e(options, NodeTarget(nodes, *writer), NodeTarget(nodes, (*writer + 1) % 3));
+  if (!lag.ok()) return lag.status();
+  for (const char* quantile : {"p50", "p99"}) {
+    out.push_back({absl::StrCat("follower_lag_", quantile, "_ms"),
+                   absl::StrCat("follower lag ", quantile,
+                                " (writer's answer -> follower's WebSocket message)"),
+                   ValueOf(*lag, absl::StrCat("notify_", quantile, "_ms")), "ms"});
   }
   return absl::OkStatus();
 }

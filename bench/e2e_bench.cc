@@ -726,6 +726,13 @@ absl::StatusOr<Metrics> RunE2eBench(const E2eBenchOptions& options) {
   RaiseOpenFileLimit();
   absl::StatusOr<std::unique_ptr<ServerUnderTest>> server = ServerUnderTest::Start(options.server);
   if (!server.ok()) return server.status();
+  std::unique_ptr<ServerUnderTest> receivers_at;
+  if (options.receivers_server.has_value()) {
+    absl::StatusOr<std::unique_ptr<ServerUnderTest>> started =
+        ServerUnderTest::Start(*options.receivers_server);
+    if (!started.ok()) return started.status();
+    receivers_at = *std::move(started);
+  }
   boost::asio::io_context io;
   absl::StatusOr<BenchUsers> users = PrepareUsers(io, **server, options.websockets);
   if (!users.ok()) return users.status();
@@ -738,8 +745,8 @@ absl::StatusOr<Metrics> RunE2eBench(const E2eBenchOptions& options) {
                           [&tracker](int32_t user, std::string_view message, Clock::time_point at) {
                             tracker.OnMessage(user, message, at);
                           });
-  if (absl::Status status =
-          receivers.Connect(**server, RawTokens(users->authorizations), options.websockets);
+  if (absl::Status status = receivers.Connect(receivers_at != nullptr ? *receivers_at : **server,
+                                              RawTokens(users->authorizations), options.websockets);
       !status.ok()) {
     return status;
   }

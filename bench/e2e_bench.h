@@ -16,6 +16,7 @@
 #define SBD_BENCH_E2E_BENCH_H_
 
 #include <cstddef>
+#include <optional>
 
 #include "absl/status/statusor.h"
 #include "bench/bench_report.h"
@@ -31,6 +32,10 @@ struct E2eBenchOptions {
   // 0: each sends its next request as soon as the last is answered.
   double rate = 0;
   ServerOptions server;
+  // Where the WebSocket receivers connect, if not to `server`: another node
+  // of a cluster (a target), so that the notification latency is the time
+  // from the writer's answer to the follower's message (`sbd-bench cluster`).
+  std::optional<ServerOptions> receivers_server;
 };
 
 absl::StatusOr<Metrics> RunE2eBench(const E2eBenchOptions& options);
