@@ -222,10 +222,8 @@ void Routes::OpenOnFirstUse(std::string account, std::string authorization,
     open.set(http::field::authorization, authorization);
     return forwarder_->Forward(
         open, executor, [then = std::move(then)](absl::StatusOr<HttpResponse> answer) mutable {
-          if (!answer.ok()) {
-            return std::move(then)(
-                MakeError(ErrorCode::kUnavailable, std::string(answer.status().message())));
-          }
+          // The forwarder's own errors are kUnavailable already.
+          if (!answer.ok()) return std::move(then)(answer.status());
           if (answer->result() != http::status::ok) {
             return std::move(then)(MakeError(ErrorCode::kUnavailable,
                                              absl::StrCat("the cluster's writer did not open the "
@@ -306,10 +304,7 @@ void Routes::Dispatch(const HttpRequest& request, const Executor& executor, Resp
     forwarder_->Forward(
         request, executor,
         [this, respond = std::move(respond)](absl::StatusOr<HttpResponse> answer) mutable {
-          if (!answer.ok()) {
-            return std::move(respond)(RejectStatus(
-                MakeError(ErrorCode::kUnavailable, std::string(answer.status().message()))));
-          }
+          if (!answer.ok()) return std::move(respond)(RejectStatus(answer.status()));
           std::move(respond)(*std::move(answer));
         });
     return;
