@@ -138,13 +138,6 @@ SqliteEventLog::StreamPosition ReadStreamPosition(SQLite::Database& db) {
 
 }  // namespace
 
-// What AppendAt adds to an append: the stream message, and the batch's
-// chain hashes as the caller already has them.
-struct SqliteEventLog::StreamStamp {
-  int64_t stream_seq = 0;
-  absl::Span<const EventHash> hashes;
-};
-
 class SqliteEventLog::Impl {
  public:
   Impl(std::string path, int schema_version, std::unique_ptr<SQLite::Database> writer,
@@ -165,8 +158,7 @@ class SqliteEventLog::Impl {
     insert_.reset();
   }
 
-  // `stamp` is null for a plain Append.
-  absl::Status Append(absl::Span<const Event> events, const StreamStamp* stamp);
+  absl::Status Append(absl::Span<const Event> events, std::optional<int64_t> stream_seq);
   int64_t LastSeq() const { return last_seq_.load(std::memory_order_acquire); }
   StreamPosition LastStreamPosition() const {
     MutexLock lock(position_mutex_);
@@ -183,10 +175,9 @@ class SqliteEventLog::Impl {
   absl::StatusOr<EventHash> RecordedHash(int64_t seq) const;
 
  private:
-  absl::Status ReadRowAt(RowStatement& by_seq, int64_t seq, Event& event, EventHash& hash) const;
   // Writes `events`, whose seqs continue the log, in one transaction, with
-  // the stream position and the given hashes if stamped.
-  absl::Status Commit(absl::Span<const Event> events, const StreamStamp* stamp);
+  // the stream position if there is one.
+  absl::Status Commit(absl::Span<const Event> events, std::optional<int64_t> stream_seq);
 
   const std::string path_;
   // Null when read-only. Used by the appending thread only.
@@ -206,7 +197,7 @@ class SqliteEventLog::Impl {
 };
 
 absl::Status SqliteEventLog::Impl::Append(absl::Span<const Event> events,
-                                          const StreamStamp* stamp) {
+                                          std::optional<int64_t> stream_seq) {
   if (writer_ == nullptr) {
     return absl::FailedPreconditionError(absl::StrCat("append to ", path_, ": opened read-only"));
   }
@@ -223,36 +214,33 @@ absl::Status SqliteEventLog::Impl::Append(absl::Span<const Event> events,
         absl::StrCat("append to ", path_, ": event seq ", events[i].seq, " where seq ",
                      first_seq + static_cast<int64_t>(i), " continues the log"));
   }
-  if (const int64_t last = LastStreamPosition().stream_seq;
-      stamp != nullptr && stamp->stream_seq <= last) {
+  if (const int64_t last = LastStreamPosition().stream_seq; stream_seq && *stream_seq <= last) {
     return absl::FailedPreconditionError(absl::StrCat("append to ", path_, ": stream message ",
-                                                      stamp->stream_seq, " is not after ", last));
+                                                      *stream_seq, " is not after ", last));
   }
-  return Commit(events, stamp);
+  return Commit(events, stream_seq);
 }
 
 absl::Status SqliteEventLog::Impl::Commit(absl::Span<const Event> events,
-                                          const StreamStamp* stamp) {
+                                          std::optional<int64_t> stream_seq) {
   assert(!events.empty() && FirstSeqGap(events, LastSeq() + 1) == events.size() &&
          "a batch must continue the log without a gap");
-  assert((stamp == nullptr || stamp->stream_seq > LastStreamPosition().stream_seq) &&
+  assert((!stream_seq || *stream_seq > LastStreamPosition().stream_seq) &&
          "the stream position only moves on");
-  assert((stamp == nullptr || stamp->hashes.size() == events.size()) && "one hash per event");
   EventHash hash = last_hash_;
   try {
     // A ROLLBACK that failed after an earlier error can leave a transaction
     // open; end it so this batch starts clean.
     if (sqlite3_get_autocommit(writer_->getHandle()) == 0) writer_->exec("ROLLBACK");
     writer_->exec("BEGIN IMMEDIATE");
-    for (size_t i = 0; i < events.size(); ++i) {
-      const Event& event = events[i];
-      hash = stamp != nullptr ? stamp->hashes[i] : ChainHash(hash, event);
+    for (const Event& event : events) {
+      hash = ChainHash(hash, event);
       SQLite::Statement& insert = *insert_;
       BindEventRow(insert, event, hash);
       insert.exec();
       insert.reset();
     }
-    if (stamp != nullptr) RecordStreamPosition(*writer_, stamp->stream_seq, events.back().seq);
+    if (stream_seq) RecordStreamPosition(*writer_, *stream_seq, events.back().seq);
     writer_->exec("COMMIT");
   } catch (const SQLite::Exception& error) {
     insert_->tryReset();
@@ -266,7 +254,7 @@ absl::Status SqliteEventLog::Impl::Commit(absl::Span<const Event> events,
     return FromSqlite(error, "append to", path_);
   }
   last_hash_ = hash;
-  if (stamp != nullptr) SetStreamPosition({stamp->stream_seq, events.back().seq});
+  if (stream_seq) SetStreamPosition({*stream_seq, events.back().seq});
   last_seq_.store(events.back().seq, std::memory_order_release);
   assert(LastSeq() == events.back().seq);
   return absl::OkStatus();
@@ -286,26 +274,20 @@ absl::Status SqliteEventLog::Impl::Read(int64_t from_seq, int64_t to_seq,
   }
 }
 
-// The row of `seq` through `by_seq` (a pooled reader's statement); kNotFound
-// if the log has no such seq. Throws SQLite::Exception as Step does.
-absl::Status SqliteEventLog::Impl::ReadRowAt(RowStatement& by_seq, int64_t seq, Event& event,
-                                             EventHash& hash) const {
-  by_seq.Bind(1, seq);
-  if (!by_seq.Step()) return absl::NotFoundError(absl::StrCat("seq ", seq, " is not in ", path_));
-  absl::Status status = ReadRow(by_seq.get(), event, hash);
-  by_seq.Reset();
-  return status;
-}
-
 absl::StatusOr<EventHash> SqliteEventLog::Impl::RecordedHash(int64_t seq) const {
   std::optional<ReaderPool::Lease> lease;
   try {
     lease.emplace(readers_);
+    RowStatement& by_seq = (**lease).by_seq;
+    by_seq.Bind(1, seq);
+    if (!by_seq.Step()) {
+      return absl::NotFoundError(absl::StrCat("seq ", seq, " is not in ", path_));
+    }
     Event event;
     EventHash recorded;
-    if (absl::Status status = ReadRowAt((**lease).by_seq, seq, event, recorded); !status.ok()) {
-      return status;
-    }
+    absl::Status status = ReadRow(by_seq.get(), event, recorded);
+    by_seq.Reset();
+    if (!status.ok()) return status;
     return recorded;
   } catch (const SQLite::Exception& error) {
     if (lease.has_value()) lease->Discard();
@@ -320,12 +302,16 @@ absl::StatusOr<std::vector<Event>> SqliteEventLog::Impl::ReadSeqs(
   std::optional<ReaderPool::Lease> lease;
   try {
     lease.emplace(readers_);
+    RowStatement& by_seq = (**lease).by_seq;
     EventHash recorded;
     for (int64_t seq : seqs) {
-      if (absl::Status status = ReadRowAt((**lease).by_seq, seq, events.emplace_back(), recorded);
-          !status.ok()) {
-        return status;
+      by_seq.Bind(1, seq);
+      if (!by_seq.Step()) {
+        return absl::NotFoundError(absl::StrCat("seq ", seq, " is not in ", path_));
       }
+      Event& event = events.emplace_back();
+      if (absl::Status status = ReadRow(by_seq.get(), event, recorded); !status.ok()) return status;
+      by_seq.Reset();
     }
   } catch (const SQLite::Exception& error) {
     if (lease.has_value()) lease->Discard();
@@ -395,14 +381,12 @@ SqliteEventLog::SqliteEventLog(std::unique_ptr<Impl> impl) : impl_(std::move(imp
 SqliteEventLog::~SqliteEventLog() = default;
 
 absl::Status SqliteEventLog::Append(absl::Span<const Event> events) {
-  return impl_->Append(events, nullptr);
+  return impl_->Append(events, std::nullopt);
 }
 
-absl::Status SqliteEventLog::AppendAt(absl::Span<const Event> events,
-                                      absl::Span<const EventHash> hashes, int64_t stream_seq) {
+absl::Status SqliteEventLog::AppendAt(absl::Span<const Event> events, int64_t stream_seq) {
   assert(stream_seq > 0 && "stream sequences start at 1");
-  const StreamStamp stamp{stream_seq, hashes};
-  return impl_->Append(events, &stamp);
+  return impl_->Append(events, stream_seq);
 }
 
 SqliteEventLog::StreamPosition SqliteEventLog::LastStreamPosition() const {

@@ -66,12 +66,8 @@ class SqliteEventLog : public EventLog {
   // Cluster mode (docs/CLUSTER.md): Append, recording in the same
   // transaction that the batch is message `stream_seq` of the replicated
   // stream (table stream_position, docs/EVENT_LOG.md), so that the log and
-  // its place in the stream can never disagree after a crash. `hashes[i]`
-  // is events[i]'s chain hash, continuing LastHash(): the caller computed
-  // it to publish the batch, or checked it on reading it from the stream,
-  // so the log records it instead of computing it again.
-  absl::Status AppendAt(absl::Span<const Event> events, absl::Span<const EventHash> hashes,
-                        int64_t stream_seq);
+  // its place in the stream can never disagree after a crash.
+  absl::Status AppendAt(absl::Span<const Event> events, int64_t stream_seq);
   // The last AppendAt's stream message and the seq of its last event; both 0
   // if the log never had one. last_seq < LastSeq() means plain Appends came
   // after it (the log was served outside cluster mode since).
@@ -93,7 +89,6 @@ class SqliteEventLog : public EventLog {
 
  private:
   class Impl;
-  struct StreamStamp;
   explicit SqliteEventLog(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };

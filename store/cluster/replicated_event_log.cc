@@ -72,7 +72,7 @@ absl::Status ReplicatedEventLog::Append(absl::Span<const Event> events) {
     if (!published.ok()) return StepDown(published.status());
     stream_seq = *published;
   }
-  absl::Status committed = local_->AppendAt(events, hashes, static_cast<int64_t>(stream_seq));
+  absl::Status committed = local_->AppendAt(events, static_cast<int64_t>(stream_seq));
   // The stream holds the batch and this log does not: catch up from it.
   if (!committed.ok()) return StepDown(committed);
   return absl::OkStatus();
@@ -145,7 +145,7 @@ absl::Status ReplicatedEventLog::AppendFollowed(absl::Span<const Event> events,
                                               " does not continue this node's hash chain"));
     }
   }
-  return local_->AppendAt(events, hashes, stream_seq);
+  return local_->AppendAt(events, stream_seq);
 }
 
 }  // namespace sbd
