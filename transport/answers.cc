@@ -140,4 +140,15 @@ HttpResponse HealthAnswer(int64_t last_seq, const ClusterView* cluster) {
   return JsonAnswer(body);
 }
 
+HttpResponse GatewayHealthAnswer(const GatewayView& gateway, bool serving) {
+  JsonObjectWriter body;
+  body.String("status", serving ? "ok" : "unavailable")
+      .Number("seq", gateway.applied_seq())
+      .String("role", "gateway")
+      .String("node", gateway.node_id())
+      .Number("lag", gateway.stream_lag())
+      .Bool("following", gateway.following());
+  return JsonAnswer(body, serving ? http::status::ok : http::status::service_unavailable);
+}
+
 }  // namespace sbd

@@ -18,6 +18,7 @@
 #include "engine/command.h"
 #include "engine/error_code.h"
 #include "engine/event.h"
+#include "engine/gateway_view.h"
 #include "transport/http_message.h"
 
 namespace sbd {
@@ -54,6 +55,9 @@ HttpResponse AccountOpenedAnswer(const CommandResult& result);
 // GET /healthz.
 // In cluster mode (`cluster` not null) it adds the node's role and name.
 HttpResponse HealthAnswer(int64_t last_seq, const ClusterView* cluster);
+// A cluster gateway's GET /healthz: {"status":"ok"|"unavailable","seq",
+// "role":"gateway","node","lag","following"}, 503 unless `serving`.
+HttpResponse GatewayHealthAnswer(const GatewayView& gateway, bool serving);
 
 }  // namespace sbd
 

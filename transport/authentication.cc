@@ -33,12 +33,13 @@ absl::StatusOr<Identity> Authenticate(const HttpRequest& request, const ServerCo
 }
 
 absl::StatusOr<std::string> AuthenticateAccount(const HttpRequest& request,
-                                                const ServerContext& context) {
+                                                const ServerContext& context,
+                                                const Ledger& ledger) {
   absl::StatusOr<Identity> identity = Authenticate(request, context);
   if (!identity.ok()) return identity.status();
   absl::StatusOr<std::string> account = CanonicalUsername(identity->subject);
   if (!account.ok()) return account.status();
-  absl::StatusOr<int64_t> balance = context.ledger.Balance(*account);
+  absl::StatusOr<int64_t> balance = ledger.Balance(*account);
   if (!balance.ok()) return balance.status();
   return account;
 }

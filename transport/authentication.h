@@ -5,13 +5,14 @@
 // invalid_username, account_not_found).
 //
 // Thread-safety: pure functions of the request and the context (whose token
-// authority and ledger are thread-safe); call from any thread.
+// authority is thread-safe) and of the ledger (whose reads are); call from any thread.
 #ifndef SBD_TRANSPORT_AUTHENTICATION_H_
 #define SBD_TRANSPORT_AUTHENTICATION_H_
 
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "engine/ledger.h"
 #include "transport/http_message.h"
 #include "transport/server_context.h"
 #include "transport/token_authority.h"
@@ -23,9 +24,9 @@ namespace sbd {
 absl::StatusOr<Identity> Authenticate(const HttpRequest& request, const ServerContext& context);
 
 // The caller's canonical account name: unauthorized, then invalid_username,
-// then account_not_found.
+// then account_not_found (in `ledger`).
 absl::StatusOr<std::string> AuthenticateAccount(const HttpRequest& request,
-                                                const ServerContext& context);
+                                                const ServerContext& context, const Ledger& ledger);
 
 // An admin's identity: unauthorized, then forbidden (a service token too).
 absl::StatusOr<Identity> AuthenticateAdmin(const HttpRequest& request,

@@ -3,6 +3,7 @@
 #include <boost/asio/ip/address.hpp>
 #include <cassert>
 #include <csignal>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 
@@ -10,23 +11,24 @@ namespace sbd {
 
 namespace asio = boost::asio;
 
-HttpServer::HttpServer(const ServerContext& context, size_t threads)
-    : routes_(context),
+HttpServer::HttpServer(std::unique_ptr<RequestHandler> handler, size_t threads)
+    : handler_(std::move(handler)),
       io_(static_cast<int>(threads)),
       signals_(io_, SIGINT, SIGTERM),
       thread_count_(threads == 0 ? 1 : threads) {}
 
-absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Create(const ServerContext& context,
-                                                               std::string_view host, uint16_t port,
-                                                               size_t threads) {
+absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Create(
+    const ServerContext& context, std::unique_ptr<RequestHandler> handler, std::string_view host,
+    uint16_t port, size_t threads) {
+  assert(handler != nullptr);
   boost::system::error_code error;
   asio::ip::address address = asio::ip::make_address(std::string(host), error);
   if (error)
     return absl::InvalidArgumentError(absl::StrCat("bad listen address: ", std::string(host)));
-  std::unique_ptr<HttpServer> server(new HttpServer(context, threads));
+  std::unique_ptr<HttpServer> server(new HttpServer(std::move(handler), threads));
   absl::StatusOr<std::shared_ptr<Listener>> listener =
       Listener::Create(server->io_, asio::ip::tcp::endpoint(address, port), context,
-                       server->routes_, server->sessions_);
+                       *server->handler_, server->sessions_);
   if (!listener.ok()) return listener.status();
   server->listener_ = std::move(*listener);
   return server;

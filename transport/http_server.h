@@ -28,7 +28,7 @@
 #include "absl/status/statusor.h"
 #include "engine/mutex.h"
 #include "transport/listener.h"
-#include "transport/routes.h"
+#include "transport/request_handler.h"
 #include "transport/server_context.h"
 #include "transport/session_registry.h"
 
@@ -37,9 +37,11 @@ namespace sbd {
 class HttpServer {
  public:
   // Binds host:port (port 0: an ephemeral one); does not serve yet.
-  static absl::StatusOr<std::unique_ptr<HttpServer>> Create(const ServerContext& context,
-                                                            std::string_view host, uint16_t port,
-                                                            size_t threads);
+  // `handler` answers every request (Routes on a node, GatewayRoutes on a
+  // gateway).
+  static absl::StatusOr<std::unique_ptr<HttpServer>> Create(
+      const ServerContext& context, std::unique_ptr<RequestHandler> handler, std::string_view host,
+      uint16_t port, size_t threads);
   ~HttpServer();  // Join(0) if still running.
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
@@ -63,13 +65,13 @@ class HttpServer {
   void Join(std::chrono::milliseconds grace);
 
  private:
-  HttpServer(const ServerContext& context, size_t threads);
+  HttpServer(std::unique_ptr<RequestHandler> handler, size_t threads);
   void WaitForNextSignal();
 
   // Declared before io_ so they outlive it: destroying the io_context
   // destroys the handlers still queued in it, and with them sessions that
   // use these.
-  Routes routes_;
+  const std::unique_ptr<RequestHandler> handler_;
   SessionRegistry sessions_;
   boost::asio::io_context io_;
   boost::asio::signal_set signals_;

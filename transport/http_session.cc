@@ -16,6 +16,7 @@
 #include "engine/absl_compat.h"
 #include "transport/access_log.h"
 #include "transport/limits.h"
+#include "transport/rejection.h"
 #include "transport/session_registry.h"
 #include "transport/websocket_session.h"
 #include "transport/write_forwarder.h"
@@ -46,12 +47,12 @@ void AppendWireFormat(const HttpResponse& response, std::string& out) {
 
 }  // namespace
 
-HttpSession::HttpSession(SessionSocket socket, const ServerContext& context, Routes& routes,
+HttpSession::HttpSession(SessionSocket socket, const ServerContext& context, RequestHandler& handler,
                          SessionRegistry& registry)
     : socket_(std::move(socket)),
       watchdog_(socket_.get_executor()),
       context_(context),
-      routes_(routes),
+      handler_(handler),
       registry_(registry) {}
 
 HttpSession::~HttpSession() {
@@ -115,12 +116,12 @@ void HttpSession::OnHeader(beast::error_code error) {
   }
   if (error == http::error::header_limit) {
     HttpResponse response =
-        routes_.Reject(ErrorCode::kPayloadTooLarge, "request header fields too large");
+        RejectRequest(context_.metrics, ErrorCode::kPayloadTooLarge, "request header fields too large");
     response.result(http::status::request_header_fields_too_large);
     return Reject(std::move(response));
   }
   if (error == http::error::body_limit) {
-    return Reject(routes_.Reject(ErrorCode::kPayloadTooLarge, "request body too large"));
+    return Reject(RejectRequest(context_.metrics, ErrorCode::kPayloadTooLarge, "request body too large"));
   }
   if (error) return Close();  // Timeout, reset, or not HTTP: nothing to answer.
   if (parser_->is_done()) return OnRequest({});
@@ -145,7 +146,7 @@ void HttpSession::ReadBody() {
 
 void HttpSession::OnRequest(beast::error_code error) {
   if (error == http::error::body_limit) {
-    return Reject(routes_.Reject(ErrorCode::kPayloadTooLarge, "request body too large"));
+    return Reject(RejectRequest(context_.metrics, ErrorCode::kPayloadTooLarge, "request body too large"));
   }
   if (error) return Close();
   request_ = parser_->release();
@@ -154,31 +155,31 @@ void HttpSession::OnRequest(beast::error_code error) {
   context_.metrics.CountHttpRequest();
   // The command may wait for a group commit; the write has its own timeout.
   deadline_ = kNoDeadline;
-  if (Routes::IsWebSocketRequest(request_)) return UpgradeToWebSocket();
-  routes_.Handle(
+  if (IsWebSocketRequest(request_)) return UpgradeToWebSocket();
+  handler_.Handle(
       request_, socket_.get_executor(),
       [self = shared_from_this()](HttpResponse response) { self->Write(std::move(response)); });
 }
 
 void HttpSession::UpgradeToWebSocket() {
   // Asynchronous only when the caller's account is opened on first use.
-  routes_.AuthorizeWebSocket(
+  handler_.AuthorizeWebSocket(
       request_, socket_.get_executor(),
-      [self = shared_from_this()](std::variant<Routes::WebSocketGrant, HttpResponse> grant) {
+      [self = shared_from_this()](std::variant<WebSocketGrant, HttpResponse> grant) {
         self->OnWebSocketGrant(std::move(grant));
       });
 }
 
-void HttpSession::OnWebSocketGrant(std::variant<Routes::WebSocketGrant, HttpResponse>&& grant) {
+void HttpSession::OnWebSocketGrant(std::variant<WebSocketGrant, HttpResponse>&& grant) {
   if (HttpResponse* response = std::get_if<HttpResponse>(&grant)) {
     return Write(std::move(*response));
   }
   // Shut down while the account was being opened: the notifier has closed
   // every WebSocket already, so do not start another.
   if (shutting_down_) {
-    return Write(routes_.Reject(ErrorCode::kUnavailable, "the server is shutting down"));
+    return Write(RejectRequest(context_.metrics, ErrorCode::kUnavailable, "the server is shutting down"));
   }
-  Routes::WebSocketGrant& ok = std::get<Routes::WebSocketGrant>(grant);
+  WebSocketGrant& ok = std::get<WebSocketGrant>(grant);
   LogAccess(101);
   closed_ = true;  // The WebSocket session owns the socket from here on.
   watchdog_.cancel();
@@ -199,7 +200,7 @@ void HttpSession::Write(HttpResponse response) {
   // Cluster mode: how far this node is, for read-your-writes across nodes
   // (a forwarded write's answer gets this node's, not the writer's).
   if (context_.cluster != nullptr)
-    response.set(kSeqHeader, std::to_string(context_.ledger.LastSeq()));
+    response.set(kSeqHeader, std::to_string(context_.feed.LastSeq()));
   response.prepare_payload();
   // RFC 9110 §8.6: no Content-Length in a 204 (Beast sets "0").
   if (response.result() == http::status::no_content) response.erase(http::field::content_length);

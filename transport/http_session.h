@@ -1,12 +1,12 @@
 // HttpSession: one HTTP/1.1 connection. Reads one request at a time
 // (pipelined requests wait in the buffer and are answered in order), asks
-// Routes for the answer, writes it, and loops while keep-alive holds.
+// its RequestHandler for the answer, writes it, and loops while keep-alive holds.
 //
 // Limits (ServerOptions): request header bytes (431, then close), body bytes
 // (413 payload_too_large, then close; `Expect: 100-continue` is answered only
 // for a body within the limit), the read timeout for a started request
 // (slowloris: the connection is dropped), and the keep-alive idle timeout
-// between requests. GET /ws is authorised by Routes and, on success, the
+// between requests. GET /ws is authorised by the handler and, on success, the
 // socket is handed to StartWebSocketSession.
 //
 // One access-log line per request ("method target status ms"), queued on
@@ -28,7 +28,7 @@
 #include <optional>
 #include <variant>
 
-#include "transport/routes.h"
+#include "transport/request_handler.h"
 #include "transport/server_context.h"
 #include "transport/session_strand.h"
 
@@ -38,7 +38,7 @@ class SessionRegistry;
 
 class HttpSession : public std::enable_shared_from_this<HttpSession> {
  public:
-  HttpSession(SessionSocket socket, const ServerContext& context, Routes& routes,
+  HttpSession(SessionSocket socket, const ServerContext& context, RequestHandler& handler,
               SessionRegistry& registry);
   ~HttpSession();
   HttpSession(const HttpSession&) = delete;
@@ -58,7 +58,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   void ReadBody();
   void OnRequest(boost::system::error_code error);
   void UpgradeToWebSocket();
-  void OnWebSocketGrant(std::variant<Routes::WebSocketGrant, HttpResponse>&& grant);
+  void OnWebSocketGrant(std::variant<WebSocketGrant, HttpResponse>&& grant);
   void Write(HttpResponse response);
   void OnWrite(bool close, boost::system::error_code error);
   // Answers with `response` and closes (the request is not read further).
@@ -88,7 +88,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   std::chrono::steady_clock::time_point deadline_ = kNoDeadline;  // Strand state.
   boost::beast::flat_buffer buffer_;
   const ServerContext& context_;
-  Routes& routes_;
+  RequestHandler& handler_;
   SessionRegistry& registry_;
   uint64_t registry_id_ = 0;
   std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;

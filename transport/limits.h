@@ -125,6 +125,11 @@ inline constexpr size_t kRequestBodyDepthMax = 64;
 // flag: a step size, invisible to clients and operators alike.
 inline constexpr size_t kResumeEventsPerRead = 1024;
 
+// A cluster gateway's /healthz answers 503 once it is this many stream
+// messages behind the stream's last (a few seconds of a loaded writer's
+// batches): a load balancer then sends new clients to another gateway.
+inline constexpr int64_t kGatewayLagMessagesMax = 1000;
+
 // Access-log bytes held in memory while stderr is not draining (a stalled
 // log collector). A line is ~40 bytes, so 1 MiB holds ~25k lines: about a
 // second at the server's full rate, so a collector that pauses for less

@@ -18,22 +18,22 @@ using tcp = asio::ip::tcp;
 
 }  // namespace
 
-Listener::Listener(asio::io_context& io, const ServerContext& context, Routes& routes,
+Listener::Listener(asio::io_context& io, const ServerContext& context, RequestHandler& handler,
                    SessionRegistry& sessions)
     : io_(io),
       strand_(asio::make_strand(io)),
       acceptor_(strand_),
       retry_timer_(strand_),
       context_(context),
-      routes_(routes),
+      handler_(handler),
       sessions_(sessions) {}
 
 absl::StatusOr<std::shared_ptr<Listener>> Listener::Create(asio::io_context& io,
                                                            const tcp::endpoint& endpoint,
                                                            const ServerContext& context,
-                                                           Routes& routes,
+                                                           RequestHandler& handler,
                                                            SessionRegistry& sessions) {
-  auto listener = std::make_shared<Listener>(io, context, routes, sessions);
+  auto listener = std::make_shared<Listener>(io, context, handler, sessions);
   boost::system::error_code error;
   tcp::acceptor& acceptor = listener->acceptor_;
   if (acceptor.open(endpoint.protocol(), error)) {
@@ -89,7 +89,7 @@ void Listener::OnAccept(boost::system::error_code error, SessionSocket socket) {
   }
   boost::system::error_code ignored;
   socket.set_option(tcp::no_delay(true), ignored);
-  auto session = std::make_shared<HttpSession>(std::move(socket), context_, routes_, sessions_);
+  auto session = std::make_shared<HttpSession>(std::move(socket), context_, handler_, sessions_);
   // Open WebSockets hold a socket too, so they count against the same limit.
   const size_t websockets = context_.notifier.SessionCount();
   const size_t limit = context_.options.connections_max > websockets

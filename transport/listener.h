@@ -21,7 +21,7 @@
 #include <memory>
 
 #include "absl/status/statusor.h"
-#include "transport/routes.h"
+#include "transport/request_handler.h"
 #include "transport/server_context.h"
 #include "transport/session_registry.h"
 #include "transport/session_strand.h"
@@ -35,7 +35,7 @@ class Listener : public std::enable_shared_from_this<Listener> {
   // remove themselves when it destroys them.
   static absl::StatusOr<std::shared_ptr<Listener>> Create(
       boost::asio::io_context& io, const boost::asio::ip::tcp::endpoint& endpoint,
-      const ServerContext& context, Routes& routes, SessionRegistry& sessions);
+      const ServerContext& context, RequestHandler& handler, SessionRegistry& sessions);
 
   // The bound address (the real port when 0 was asked for).
   boost::asio::ip::tcp::endpoint local_endpoint() const { return local_endpoint_; }
@@ -44,7 +44,7 @@ class Listener : public std::enable_shared_from_this<Listener> {
   void Run();
   // Stops accepting (the acceptor is closed on its strand).
   void Stop();
-  Listener(boost::asio::io_context& io, const ServerContext& context, Routes& routes,
+  Listener(boost::asio::io_context& io, const ServerContext& context, RequestHandler& handler,
            SessionRegistry& sessions);
 
  private:
@@ -57,7 +57,7 @@ class Listener : public std::enable_shared_from_this<Listener> {
   boost::asio::steady_timer retry_timer_;
   boost::asio::ip::tcp::endpoint local_endpoint_;
   const ServerContext& context_;
-  Routes& routes_;
+  RequestHandler& handler_;
   SessionRegistry& sessions_;
 };
 

@@ -189,4 +189,18 @@ void Metrics::RenderCluster(const ClusterView& cluster, int64_t applied_seq, std
                 static_cast<uint64_t>(cluster.failovers()), out);
 }
 
+void Metrics::RenderGateway(const GatewayView& gateway, std::string& out) {
+  RenderGauge("sbd_gateway_applied_seq", "The last event seq this gateway has fanned out.",
+              gateway.applied_seq(), out);
+  RenderGauge("sbd_gateway_stream_lag_messages",
+              "Stream messages this gateway had not applied yet at its last look.",
+              gateway.stream_lag(), out);
+  RenderGauge("sbd_gateway_following", "1 while connected to the stream and reading it.",
+              gateway.following() ? 1 : 0, out);
+  RenderGauge("sbd_gateway_window_events", "Recent events held in memory for resumes.",
+              static_cast<int64_t>(gateway.window_events()), out);
+  RenderGauge("sbd_gateway_window_bytes", "The window's estimated size in bytes.",
+              static_cast<int64_t>(gateway.window_bytes()), out);
+}
+
 }  // namespace sbd

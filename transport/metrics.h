@@ -13,6 +13,7 @@
 #include "absl/time/time.h"
 #include "engine/cluster_view.h"
 #include "engine/error_code.h"
+#include "engine/gateway_view.h"
 
 namespace sbd {
 
@@ -40,6 +41,9 @@ class Metrics {
   // Cluster mode's lines, appended to `out`: the node's role, the seq it has
   // applied, its replication lag and its failovers (docs/CLUSTER.md).
   static void RenderCluster(const ClusterView& cluster, int64_t applied_seq, std::string& out);
+  // A gateway's lines, appended to `out`: the seq it has applied, its lag,
+  // whether it follows the stream, and its window (docs/CLUSTER.md).
+  static void RenderGateway(const GatewayView& gateway, std::string& out);
 
  private:
   struct State;

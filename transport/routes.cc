@@ -26,21 +26,14 @@
 #include "transport/applied_seq_wait.h"
 #include "transport/authentication.h"
 #include "transport/openapi_document.h"
+#include "transport/rejection.h"
 #include "transport/request_parser.h"
+#include "transport/request_target.h"
 #include "transport/wallet_page.h"
+#include "transport/websocket_request.h"
 
 namespace sbd {
 namespace {
-
-// `text` with every byte outside printable ASCII replaced by '?': a decoded
-// path is echoed in an error detail, and a detail must stay valid UTF-8 JSON.
-std::string Printable(std::string_view text) {
-  std::string printable(text);
-  for (char& c : printable) {
-    if (c < 0x20 || c > 0x7e) c = '?';
-  }
-  return printable;
-}
 
 namespace http = boost::beast::http;
 using http::verb;
@@ -107,54 +100,6 @@ bool IsAccountNotFound(const absl::Status& status) {
   return ErrorCodeOf(status) == ErrorCode::kAccountNotFound;
 }
 
-// A non-negative decimal integer (no sign, no spaces, fits int64_t).
-std::optional<int64_t> ParseNonNegative(std::string_view text) {
-  int64_t value = 0;
-  if (text.empty() || !absl::ascii_isdigit(static_cast<unsigned char>(text[0]))) {
-    return std::nullopt;
-  }
-  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (error != std::errc() || end != text.data() + text.size()) return std::nullopt;
-  return value;
-}
-
-// The query parameters of a request target, first occurrence of each name.
-struct Query {
-  std::optional<boost::urls::url_view> url;
-
-  std::optional<std::string> Get(std::string_view name) const {
-    if (!url) return std::nullopt;
-    for (const auto& param : url->params()) {
-      if (param.key == name) return param.has_value ? param.value : std::string();
-    }
-    return std::nullopt;
-  }
-
-  // How many times `name` occurs (compared decoded, as Get does).
-  size_t Count(std::string_view name) const {
-    if (!url) return 0;
-    size_t count = 0;
-    for (const auto& param : url->params()) count += param.key == name ? 1 : 0;
-    return count;
-  }
-};
-
-Query ParseQuery(std::string_view target) {
-  Query query;
-  auto parsed = boost::urls::parse_origin_form(target);
-  if (parsed) query.url = *parsed;
-  return query;
-}
-
-// The request target's path, still percent-encoded (a view into the
-// target); nullopt if the target is malformed. Its decoded form (`*path`)
-// compares with a route's path without being copied out.
-std::optional<boost::urls::pct_string_view> EncodedPath(const HttpRequest& request) {
-  auto parsed = boost::urls::parse_origin_form(request.target());
-  if (!parsed) return std::nullopt;
-  return parsed->encoded_path();
-}
-
 }  // namespace
 
 std::vector<Routes::ServedRoute> Routes::ServedRoutes() {
@@ -168,22 +113,17 @@ std::vector<Routes::ServedRoute> Routes::ServedRoutes() {
   return routes;
 }
 
-Routes::Routes(const ServerContext& context)
-    : context_(context), rate_limiter_(context.options.rate_limit_per_s) {
-  if (context_.cluster != nullptr) forwarder_.emplace(*context_.cluster, context_.ledger);
+Routes::Routes(Ledger& ledger, const ServerContext& context)
+    : ledger_(ledger), context_(context), rate_limiter_(context.options.rate_limit_per_s) {
+  if (context_.cluster != nullptr) forwarder_.emplace(*context_.cluster, ledger_);
 }
 
 HttpResponse Routes::Reject(ErrorCode code, std::string_view detail, int64_t retry_after_s) const {
-  context_.metrics.CountRejection(code);
-  return ErrorAnswer(code, detail, retry_after_s);
+  return RejectRequest(context_.metrics, code, detail, retry_after_s);
 }
 
 HttpResponse Routes::RejectStatus(const absl::Status& status) const {
-  assert(!status.ok() && "only a failure is rejected");
-  if (std::optional<ErrorCode> code = ErrorCodeOf(status)) {
-    return Reject(*code, ToStd(status.message()));
-  }
-  return InternalErrorAnswer(status);
+  return RejectFailure(context_.metrics, status);
 }
 
 HttpResponse Routes::AnswerTransfer(const CommandResult& result) const {
@@ -192,20 +132,13 @@ HttpResponse Routes::AnswerTransfer(const CommandResult& result) const {
   return TransferAnswer(result);
 }
 
-bool Routes::IsWebSocketRequest(const HttpRequest& request) {
-  // A preflight of /ws is answered like one of any other path.
-  if (request.method() == verb::options) return false;
-  std::optional<boost::urls::pct_string_view> path = EncodedPath(request);
-  return path.has_value() && **path == kWebSocketPath;
-}
-
 std::optional<std::string> Routes::FirstUseAccount(const Identity& identity) const {
   if (!context_.options.open_accounts_on_first_use || identity.admin || identity.service) {
     return std::nullopt;
   }
   absl::StatusOr<std::string> account = CanonicalUsername(identity.subject);
   if (!account.ok()) return std::nullopt;  // The route answers invalid_username.
-  if (!IsAccountNotFound(context_.ledger.Balance(*account).status())) return std::nullopt;
+  if (!IsAccountNotFound(ledger_.Balance(*account).status())) return std::nullopt;
   return *std::move(account);
 }
 
@@ -259,7 +192,7 @@ void Routes::Handle(const HttpRequest& request, const Executor& executor, Respon
     return std::move(respond)(Reject(ErrorCode::kInvalidField,
                                      absl::StrCat(kMinSeqHeader, " must be a seq (0 or more)")));
   }
-  WaitForAppliedSeq(context_.ledger, seq, kMinSeqWaitMax, executor,
+  WaitForAppliedSeq(ledger_, seq, kMinSeqWaitMax, executor,
                     [this, &request, executor, seq, open_on_first_use,
                      respond = std::move(respond)](bool applied) mutable {
                       if (!applied) {
@@ -353,12 +286,12 @@ void Routes::Dispatch(const HttpRequest& request, const Executor& executor, Resp
       PostAdminTransfer(request, executor, std::move(respond));
       return;
     case Route::kHealth:
-      std::move(respond)(HealthAnswer(context_.ledger.LastSeq(), context_.cluster));
+      std::move(respond)(HealthAnswer(ledger_.LastSeq(), context_.cluster));
       return;
     case Route::kMetrics: {
       std::string text = context_.metrics.RenderPrometheus();
       if (context_.cluster != nullptr) {
-        Metrics::RenderCluster(*context_.cluster, context_.ledger.LastSeq(), text);
+        Metrics::RenderCluster(*context_.cluster, ledger_.LastSeq(), text);
       }
       std::move(respond)(MakeResponse(http::status::ok, "text/plain; version=0.0.4; charset=utf-8",
                                       std::move(text)));
@@ -400,15 +333,15 @@ HttpResponse Routes::Options(const HttpRequest& request, std::optional<verb> pat
 }
 
 HttpResponse Routes::GetBalance(const HttpRequest& request) {
-  absl::StatusOr<std::string> account = AuthenticateAccount(request, context_);
+  absl::StatusOr<std::string> account = AuthenticateAccount(request, context_, ledger_);
   if (!account.ok()) return RejectStatus(account.status());
-  absl::StatusOr<int64_t> balance = context_.ledger.Balance(*account);
+  absl::StatusOr<int64_t> balance = ledger_.Balance(*account);
   if (!balance.ok()) return RejectStatus(balance.status());
   return BalanceAnswer(*account, *balance);
 }
 
 HttpResponse Routes::GetTransactions(const HttpRequest& request) {
-  absl::StatusOr<std::string> account = AuthenticateAccount(request, context_);
+  absl::StatusOr<std::string> account = AuthenticateAccount(request, context_, ledger_);
   if (!account.ok()) return RejectStatus(account.status());
   Query query = ParseQuery(request.target());
   int64_t skip = 0;
@@ -427,7 +360,7 @@ HttpResponse Routes::GetTransactions(const HttpRequest& request) {
     limit = *value;
   }
   absl::StatusOr<std::vector<Event>> history =
-      context_.ledger.History(*account, static_cast<size_t>(skip), static_cast<size_t>(limit));
+      ledger_.History(*account, static_cast<size_t>(skip), static_cast<size_t>(limit));
   if (!history.ok()) return RejectStatus(history.status());
   return HistoryAnswer(*account, *history);
 }
@@ -456,11 +389,11 @@ void Routes::SubmitThen(Command command, const Executor& executor, Then then) {
       std::move(then)(std::move(result));
     });
   };
-  context_.ledger.Submit(std::move(command), std::move(done));
+  ledger_.Submit(std::move(command), std::move(done));
 }
 
 void Routes::PostSend(const HttpRequest& request, const Executor& executor, Respond respond) {
-  absl::StatusOr<std::string> account = AuthenticateAccount(request, context_);
+  absl::StatusOr<std::string> account = AuthenticateAccount(request, context_, ledger_);
   if (!account.ok()) return std::move(respond)(RejectStatus(account.status()));
   const absl::Duration wait = rate_limiter_.Acquire(*account, absl::Now());
   if (wait > absl::ZeroDuration()) {
@@ -489,7 +422,7 @@ void Routes::PostAdminTransfer(const HttpRequest& request, const Executor& execu
 }
 
 void Routes::PatchNote(const HttpRequest& request, const Executor& executor, Respond respond) {
-  absl::StatusOr<std::string> account = AuthenticateAccount(request, context_);
+  absl::StatusOr<std::string> account = AuthenticateAccount(request, context_, ledger_);
   if (!account.ok()) return std::move(respond)(RejectStatus(account.status()));
   absl::StatusOr<SetNoteCommand> command = ParseSetNoteBody(request.body(), *account);
   if (!command.ok()) return std::move(respond)(RejectStatus(command.status()));
@@ -518,7 +451,7 @@ void Routes::PostMint(const HttpRequest& request, const Executor& executor, Resp
       std::move(respond));
 }
 
-std::variant<Routes::WebSocketGrant, HttpResponse> Routes::AuthorizeWebSocket(
+std::variant<WebSocketGrant, HttpResponse> Routes::AuthorizeWebSocket(
     const HttpRequest& request) {
   auto checked = CheckWebSocket(request, /*open_on_first_use=*/false);
   if (HttpResponse* response = std::get_if<HttpResponse>(&checked)) return std::move(*response);
@@ -545,60 +478,24 @@ void Routes::AuthorizeWebSocket(const HttpRequest& request, const Executor& exec
   std::move(done)(std::get<WebSocketGrant>(std::move(checked)));
 }
 
-std::variant<Routes::WebSocketGrant, HttpResponse, Routes::FirstUse> Routes::CheckWebSocket(
+std::variant<WebSocketGrant, HttpResponse, Routes::FirstUse> Routes::CheckWebSocket(
     const HttpRequest& request, bool open_on_first_use) {
-  // Cross-site WebSocket hijacking guard: a browser always sends Origin;
-  // with a list configured, only listed origins and the server's own pass.
-  if (const CorsPolicy& cors = context_.options.cors; cors.enabled()) {
-    auto origin = request.find(http::field::origin);
-    auto host = request.find(http::field::host);
-    if (origin != request.end() && !cors.Allows(origin->value()) &&
-        !(host != request.end() && CorsPolicy::IsSameOrigin(origin->value(), host->value()))) {
-      return Reject(ErrorCode::kForbidden, "this origin may not open a WebSocket");
-    }
-  }
-  if (request.method() != verb::get) {
-    HttpResponse response = Reject(ErrorCode::kMethodNotAllowed, "/ws allows GET");
-    response.set(http::field::allow, "GET");
-    return response;
-  }
-  Query query = ParseQuery(request.target());
-  // As with two Authorization headers: whatever sits in front of us may
-  // have read the other one.
-  if (query.Count("token") > 1) {
-    return Reject(ErrorCode::kInvalidField, "more than one token parameter");
-  }
-  std::optional<std::string> token = query.Get("token");
-  if (!token.has_value() || token->empty()) {
-    return Reject(ErrorCode::kUnauthorized, "missing ?token=");
-  }
-  absl::StatusOr<Identity> identity = context_.tokens.Verify(*token, context_.now_s());
-  if (!identity.ok()) return RejectStatus(identity.status());
-  absl::StatusOr<std::string> account = CanonicalUsername(identity->subject);
-  if (!account.ok()) return RejectStatus(account.status());
-  WebSocketGrant grant;
-  if (std::optional<std::string> since = query.Get("since")) {
-    grant.since = ParseNonNegative(*since);
-    if (!grant.since.has_value()) {
-      return Reject(ErrorCode::kInvalidField, "since must be a non-negative integer");
-    }
-  }
-  absl::StatusOr<int64_t> balance = context_.ledger.Balance(*account);
+  std::variant<WebSocketRequest, HttpResponse> checked = CheckWebSocketRequest(request, context_);
+  if (HttpResponse* response = std::get_if<HttpResponse>(&checked)) return std::move(*response);
+  WebSocketRequest& ws = std::get<WebSocketRequest>(checked);
+  absl::StatusOr<int64_t> balance = ledger_.Balance(ws.grant.username);
   if (!balance.ok()) {
     // Only a real handshake opens an account: a plain GET /ws is refused
     // whatever it carries.
     if (open_on_first_use && IsAccountNotFound(balance.status()) &&
-        boost::beast::websocket::is_upgrade(request) && FirstUseAccount(*identity).has_value()) {
-      return FirstUse{*std::move(account), absl::StrCat("Bearer ", *token)};
+        boost::beast::websocket::is_upgrade(request) &&
+        FirstUseAccount(ws.grant.identity).has_value()) {
+      return FirstUse{std::move(ws.grant.username), absl::StrCat("Bearer ", ws.token)};
     }
     return RejectStatus(balance.status());
   }
-  if (!boost::beast::websocket::is_upgrade(request)) {
-    return Reject(ErrorCode::kInvalidField, "expected a WebSocket upgrade request");
-  }
-  grant.username = std::move(*account);
-  grant.identity = std::move(*identity);
-  return grant;
+  if (std::optional<HttpResponse> refused = CheckUpgrade(request, context_)) return *refused;
+  return std::move(ws.grant);
 }
 
 }  // namespace sbd

@@ -29,8 +29,10 @@
 #include "absl/status/statusor.h"
 #include "engine/command.h"
 #include "engine/error_code.h"
+#include "engine/ledger.h"
 #include "transport/http_message.h"
 #include "transport/rate_limiter.h"
+#include "transport/request_handler.h"
 #include "transport/server_context.h"
 #include "transport/session_strand.h"
 #include "transport/token_authority.h"
@@ -38,34 +40,22 @@
 
 namespace sbd {
 
-// The WebSocket endpoint's path.
-inline constexpr std::string_view kWebSocketPath = "/ws";
-
-class Routes {
+class Routes : public RequestHandler {
  public:
-  // Called exactly once with the response (status, headers and body set;
-  // the session sets version, keep-alive and Content-Length).
-  using Respond = absl::AnyInvocable<void(HttpResponse) &&>;
-
-  explicit Routes(const ServerContext& context);
+  // `ledger` serves every read and takes every command; it and the context
+  // must outlive every pending command.
+  Routes(Ledger& ledger, const ServerContext& context);
   Routes(const Routes&) = delete;
   Routes& operator=(const Routes&) = delete;
 
-  // Answers `request`, which must not be a WebSocket request
-  // (IsWebSocketRequest: the session upgrades those). `respond` runs either before Handle returns
-  // (reads, errors) or later, posted onto `executor` (commands, and any request that first opens
-  // the caller's account: the ledger's callback never touches the session from the writer thread).
-  // `request` must stay valid until `respond` has run.
-  void Handle(const HttpRequest& request, const SessionStrand& executor, Respond respond);
+  // RequestHandler. `respond` runs before Handle returns for reads and
+  // errors, later (posted onto `executor`) for commands and any request
+  // that first opens the caller's account: the ledger's callback never
+  // touches the session from the writer thread.
+  void Handle(const HttpRequest& request, const SessionStrand& executor, Respond respond) override;
 
-  // GET /ws?token=<jwt>[&since=S]: what StartWebSocketSession needs, or the
-  // error response to send instead of upgrading (401 for a missing, invalid
-  // or expired token, 400 for a bad `since`, ...).
-  struct WebSocketGrant {
-    std::string username;  // Canonical.
-    Identity identity;
-    std::optional<int64_t> since;
-  };
+  // GET /ws without opening an account on first use: the grant or the
+  // error response, at once.
   std::variant<WebSocketGrant, HttpResponse> AuthorizeWebSocket(const HttpRequest& request);
 
   // One (method, path) pair the router serves, e.g. {"GET", "/sbd_tokens"}.
@@ -77,25 +67,15 @@ class Routes {
   // OpenAPI test compares them with the document's paths); the views are
   // of static strings.
   static std::vector<ServedRoute> ServedRoutes();
-  // The same, and with --open-accounts-on-first-use a user token whose sub
-  // has no account gets it opened first: `done` then runs later, posted onto
-  // `executor` (else before this returns). `request` must stay valid until
-  // `done` has run.
-  using GrantDone = absl::AnyInvocable<void(std::variant<WebSocketGrant, HttpResponse>) &&>;
+  // RequestHandler: the same, and with --open-accounts-on-first-use a user
+  // token whose sub has no account gets it opened first: `done` then runs
+  // later, posted onto `executor` (else before this returns).
   void AuthorizeWebSocket(const HttpRequest& request, const SessionStrand& executor,
-                          GrantDone done);
+                          GrantDone done) override;
 
-  // Whether the request's path is kWebSocketPath.
-  static bool IsWebSocketRequest(const HttpRequest& request);
-
-  // Refuses a request with `code`: counts the rejection in the metrics and
-  // answers ErrorAnswer(code, detail, retry_after_s). The session's own
-  // refusals (413, 431, 503 at shutdown) go through here too, so every
-  // rejection is counted the same one way.
+  // RejectRequest and RejectFailure (rejection.h) on the context's metrics.
   HttpResponse Reject(ErrorCode code, std::string_view detail, int64_t retry_after_s = 1) const;
 
-  // Reject for a failed command or read: its ErrorCode's answer, or a 500
-  // (not a rejection: an internal error) for a status without one.
   HttpResponse RejectStatus(const absl::Status& status) const;
 
  private:
@@ -154,6 +134,7 @@ class Routes {
   using Then = absl::AnyInvocable<void(absl::StatusOr<CommandResult>) &&>;
   void SubmitThen(Command command, const Executor& executor, Then then);
 
+  Ledger& ledger_;
   const ServerContext& context_;
   RateLimiter rate_limiter_;
   // Cluster mode: a follower's writes go to the writer.

@@ -1,8 +1,9 @@
 // ServerContext: what every session of the server shares, wired by
-// sbd-ledger's main and handed to the listener: the ledger, the notifier,
-// the metrics and the token authority (required references: every session
-// may use any of them, so none is ever null), the access log and the
-// cluster view (optional), the options and the clock. ServerOptions: every limit an operator may
+// sbd-ledger's main and handed to the listener: the account feed the
+// WebSocket sessions read (the server's ledger, or a gateway's stream), the
+// notifier, the metrics and the token authority (required references: every
+// session may use any of them, so none is ever null), the access log and
+// the cluster view (optional), the options and the clock. ServerOptions: every limit an operator may
 // set.
 //
 // Thread-safety: immutable once built; what it refers to is thread-safe
@@ -15,7 +16,7 @@
 #include <functional>
 
 #include "engine/cluster_view.h"
-#include "engine/ledger.h"
+#include "engine/account_feed.h"
 #include "transport/cors_policy.h"
 #include "transport/limits.h"
 #include "transport/metrics.h"
@@ -50,7 +51,9 @@ struct ServerOptions {
 
 // Built with designated initializers; the references have no default.
 struct ServerContext {
-  Ledger& ledger;
+  // Where WebSocket sessions take `connected` and their `since` replay
+  // from, and the seq X-SBD-Seq reports.
+  const AccountFeed& feed;
   Notifier& notifier;
   Metrics& metrics;
   const TokenAuthority& tokens;

@@ -18,6 +18,8 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "engine/account_feed.h"
+#include "engine/error_code.h"
 #include "transport/limits.h"
 #include "transport/messages.h"
 #include "transport/notifier.h"
@@ -101,8 +103,9 @@ class WebSocketSession : public NotificationSink,
 
  private:
   enum class Phase {
-    kAccepting,  // Handshake not finished; not registered yet.
-    kReplaying,  // `since` replay running; live messages are held back.
+    kAccepting,     // Handshake not finished; not registered yet.
+    kSnapshotting,  // Registered, waiting for the feed's snapshot; live messages are held.
+    kReplaying,     // `since` replay running; live messages are held back.
     kLive,       // Live messages go straight to the outbox.
     kClosing,    // A close was started; nothing more is queued.
     kDone,       // The read loop ended; the session is finished.
@@ -167,12 +170,38 @@ class WebSocketSession : public NotificationSink,
       });
     }
 
-    absl::StatusOr<Ledger::AccountSnapshot> snapshot = context_.ledger.Snapshot(username_);
+    phase_ = Phase::kSnapshotting;
+    context_.feed.Snapshot(username_, [self = shared_from_this()](
+                                          absl::StatusOr<FeedSnapshot> snapshot) mutable {
+      // At once on the strand when the feed answered inline (the server's
+      // own ledger), else posted there from the feed's thread.
+      net::dispatch(self->strand_, [self, snapshot = std::move(snapshot)]() mutable {
+        self->OnSnapshot(std::move(snapshot));
+      });
+    });
+  }
+
+  void OnSnapshot(absl::StatusOr<FeedSnapshot> snapshot) {
+    if (phase_ != Phase::kSnapshotting) return;  // Closed meanwhile.
     if (!snapshot.ok()) {
-      Close(websocket::close_code::policy_error, "account_not_found");
+      if (ErrorCodeOf(snapshot.status()) == ErrorCode::kAccountNotFound) {
+        Close(websocket::close_code::policy_error, "account_not_found");
+      } else {
+        // The account's source cannot be reached now (a gateway's node):
+        // the client retries, as after a backlog close.
+        Close(websocket::close_code::try_again_later, "account unavailable");
+      }
       return;
     }
     snapshot_seq_ = snapshot->seq;
+    // Live messages that arrived while the snapshot was taken: the ones it
+    // covers leave the backlog they were counted into.
+    std::erase_if(held_, [this](const Notification& held) {
+      if (held.seq > snapshot_seq_) return false;
+      backlog_messages_--;
+      backlog_bytes_ -= held.text->size();
+      return true;
+    });
     Enqueue(std::make_shared<const std::string>(
                 EncodeConnected(snapshot->seq, username_, snapshot->balance)),
             /*counted=*/false);
@@ -184,51 +213,72 @@ class WebSocketSession : public NotificationSink,
       phase_ = Phase::kReplaying;
       ReplayNextChunk();
     } else {
-      phase_ = Phase::kLive;
+      GoLive();
     }
   }
 
-  // Reads the next chunk of missed events (at most kResumeEventsPerRead) and
-  // queues their messages. Called again only once the outbox has drained, so
-  // a client far behind never makes us hold its history in memory. Runs on
-  // the strand, off the ledger's writer thread.
+  // Asks for the next page of missed events (at most kResumeEventsPerRead)
+  // once the outbox has drained, so a client far behind never makes us hold
+  // its history in memory. Runs on the strand, off the ledger's writer
+  // thread; one page at a time.
   void ReplayNextChunk() {
-    // Loops only if a chunk queued nothing, so the write loop never stalls.
-    while (phase_ == Phase::kReplaying && outbox_.empty()) ReplayOneChunk();
+    if (phase_ != Phase::kReplaying || replay_pending_ || !outbox_.empty()) return;
+    replay_pending_ = true;
+    context_.feed.EventsAfter(
+        username_, replay_cursor_, snapshot_seq_, kResumeEventsPerRead,
+        [self = shared_from_this()](absl::StatusOr<EventsPage> page) mutable {
+          net::dispatch(self->strand_, [self, page = std::move(page)]() mutable {
+            self->OnReplayPage(std::move(page));
+          });
+        });
   }
 
-  void ReplayOneChunk() {
-    absl::StatusOr<std::vector<Event>> events =
-        context_.ledger.EventsAfter(username_, replay_cursor_, snapshot_seq_, kResumeEventsPerRead);
-    if (!events.ok()) {
+  void OnReplayPage(absl::StatusOr<EventsPage> page) {
+    assert(replay_pending_);
+    replay_pending_ = false;
+    if (phase_ != Phase::kReplaying) return;  // Closed meanwhile.
+    if (!page.ok()) {
       Close(websocket::close_code::internal_error, "resume failed");
       return;
     }
-    for (const Event& event : *events) {
+    assert(page->through > replay_cursor_ && "a feed's page moves the cursor on");
+    for (const Event& event : page->events) {
+      assert(event.seq > replay_cursor_ && event.seq <= page->through);
       std::optional<std::string> text = EncodeNotification(event, username_);
       if (text.has_value()) {
         Enqueue(std::make_shared<const std::string>(std::move(*text)), /*counted=*/false);
       }
     }
-    if (!events->empty()) replay_cursor_ = events->back().seq;
-    if (events->size() < kResumeEventsPerRead || replay_cursor_ >= snapshot_seq_) {
-      // Replay complete: the held live messages (all seq > snapshot) follow
-      // the replayed ones (all seq <= snapshot) in the outbox.
-      phase_ = Phase::kLive;
-      // Counted into the backlog when they arrived (OnLive).
-      for (Notification& held : held_) Enqueue(std::move(held.text), /*counted=*/true);
-      held_.clear();
+    replay_cursor_ = page->through;
+    if (replay_cursor_ >= snapshot_seq_) {
+      GoLive();
+    } else {
+      // A page with nothing to send: ask for the next at once (else the
+      // write loop, when the outbox drains).
+      ReplayNextChunk();
     }
   }
 
+  // Replay complete (or none asked for): the held live messages (all seq >
+  // snapshot) follow what is queued (all seq <= snapshot) in the outbox.
+  void GoLive() {
+    phase_ = Phase::kLive;
+    // Counted into the backlog when they arrived (OnLive).
+    for (Notification& held : held_) Enqueue(std::move(held.text), /*counted=*/true);
+    held_.clear();
+  }
+
   void OnLive(std::vector<Notification> batch) {
-    if (phase_ != Phase::kReplaying && phase_ != Phase::kLive) return;
+    if (phase_ != Phase::kSnapshotting && phase_ != Phase::kReplaying && phase_ != Phase::kLive) {
+      return;
+    }
     for (Notification& notification : batch) {
-      // Covered by `connected`'s seq (and so by the replay up to it).
-      if (notification.seq <= snapshot_seq_) continue;
+      // Covered by `connected`'s seq (and so by the replay up to it); while
+      // the snapshot is taken its seq is not known yet, so all are held.
+      if (phase_ != Phase::kSnapshotting && notification.seq <= snapshot_seq_) continue;
       backlog_messages_++;
       backlog_bytes_ += notification.text->size();
-      if (phase_ == Phase::kReplaying) {
+      if (phase_ != Phase::kLive) {
         held_.push_back(std::move(notification));
       } else {
         Enqueue(std::move(notification.text), /*counted=*/true);
@@ -248,7 +298,8 @@ class WebSocketSession : public NotificationSink,
 
   // Nothing is queued once a close has started (Close dropped the queue).
   bool Queueing() const {
-    return phase_ == Phase::kAccepting || phase_ == Phase::kReplaying || phase_ == Phase::kLive;
+    return phase_ == Phase::kAccepting || phase_ == Phase::kSnapshotting ||
+           phase_ == Phase::kReplaying || phase_ == Phase::kLive;
   }
 
   // Queues `text`; `counted`: it is part of the backlog the limit bounds, and
@@ -384,7 +435,8 @@ class WebSocketSession : public NotificationSink,
   Phase phase_ = Phase::kAccepting;
   bool registered_ = false;
   int64_t snapshot_seq_ = 0;       // `connected`'s seq: live messages up to it are dropped.
-  int64_t replay_cursor_ = 0;      // Last seq replayed.
+  int64_t replay_cursor_ = 0;      // Every missed event up to it is queued.
+  bool replay_pending_ = false;    // A page was asked for and has not come back.
   std::deque<Notification> held_;  // Live messages waiting for the replay to end.
   std::deque<Outgoing> outbox_;    // Waiting for the write in flight.
   Outgoing in_flight_;             // Being written when writing_.

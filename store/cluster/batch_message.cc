@@ -1,7 +1,6 @@
 #include "store/cluster/batch_message.h"
 
 #include <algorithm>
-#include <array>
 #include <boost/json.hpp>
 #include <cassert>
 #include <limits>
@@ -10,53 +9,25 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "engine/absl_compat.h"
+#include "store/cluster/event_rows.h"
 
 namespace sbd {
 namespace json = boost::json;
 namespace {
 
-// The columns of a row, in order: the `events` table's, then the hash.
-constexpr std::array<std::string_view, 13> kColumns = {
-    "seq",          "type",       "timestamp_ms",   "actor", "from_account", "to_account", "amount",
-    "from_balance", "to_balance", "transaction_id", "note",  "reason",       "hash"};
+// The hash's column, after the event's (event_rows.h).
+constexpr std::string_view kHashColumn = "hash";
+constexpr size_t kRowCells = kEventColumns.size() + 1;
 
 absl::Status Malformed(std::string_view what) {
   return absl::DataLossError(absl::StrCat("stream batch message: ", std::string(what)));
 }
 
-// Appends `text` as a JSON string: quotes, backslashes and control
-// characters escaped, every other byte (UTF-8 included) as it is.
-void AppendString(std::string_view text, std::string& out) {
-  out.push_back('"');
-  for (const char c : text) {
-    if (c == '"' || c == '\\') {
-      out.push_back('\\');
-      out.push_back(c);
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      constexpr char kHex[] = "0123456789abcdef";
-      out.append("\\u00");
-      out.push_back(kHex[(c >> 4) & 0xf]);
-      out.push_back(kHex[c & 0xf]);
-    } else {
-      out.push_back(c);
-    }
-  }
-  out.push_back('"');
-}
-
 void AppendRow(const Event& event, const EventHash& hash, std::string& out) {
-  absl::StrAppend(&out, "[", event.seq, ",", static_cast<int>(event.type), ",", event.timestamp_ms,
-                  ",");
-  for (const std::string* text : {&event.actor, &event.from_account, &event.to_account}) {
-    AppendString(*text, out);
-    out.push_back(',');
-  }
-  absl::StrAppend(&out, event.amount, ",", event.from_balance, ",", event.to_balance, ",");
-  for (const std::string* text : {&event.transaction_id, &event.note, &event.reason}) {
-    AppendString(*text, out);
-    out.push_back(',');
-  }
-  absl::StrAppend(&out, "\"", HashHex(hash), "\"]");
+  out.push_back('[');
+  AppendEventCells(event, out);
+  absl::StrAppend(&out, ",\"", HashHex(hash), "\"]");
 }
 
 absl::Status ReadHash(const json::value& value, EventHash& hash) {
@@ -73,40 +44,14 @@ absl::Status ReadHash(const json::value& value, EventHash& hash) {
 }
 
 absl::Status ReadRow(const json::value& value, Event& event, EventHash& hash) {
-  if (!value.is_array() || value.as_array().size() != kColumns.size()) {
-    return Malformed(absl::StrCat("a row is not an array of ", kColumns.size()));
+  if (!value.is_array() || value.as_array().size() != kRowCells) {
+    return Malformed(absl::StrCat("a row is not an array of ", kRowCells));
   }
   const json::array& row = value.as_array();
-  int64_t* const integers[] = {&event.seq,          nullptr,
-                               &event.timestamp_ms, &event.amount,
-                               &event.from_balance, &event.to_balance};
-  constexpr size_t kIntegerColumns[] = {0, 1, 2, 6, 7, 8};
-  int64_t type = 0;
-  for (size_t i = 0; i < std::size(kIntegerColumns); ++i) {
-    const json::value& cell = row[kIntegerColumns[i]];
-    if (!cell.is_int64()) {
-      return Malformed(
-          absl::StrCat("column ", std::string(kColumns[kIntegerColumns[i]]), " is not an integer"));
-    }
-    *(integers[i] != nullptr ? integers[i] : &type) = cell.as_int64();
+  if (absl::Status status = ReadEventCells(row, event); !status.ok()) {
+    return Malformed(ToStd(status.message()));
   }
-  std::string* const strings[] = {&event.actor,          &event.from_account, &event.to_account,
-                                  &event.transaction_id, &event.note,         &event.reason};
-  constexpr size_t kStringColumns[] = {3, 4, 5, 9, 10, 11};
-  for (size_t i = 0; i < std::size(kStringColumns); ++i) {
-    const json::value& cell = row[kStringColumns[i]];
-    if (!cell.is_string()) {
-      return Malformed(
-          absl::StrCat("column ", std::string(kColumns[kStringColumns[i]]), " is not a string"));
-    }
-    *strings[i] = std::string(cell.as_string());
-  }
-  if (type < static_cast<int>(EventType::kAccountOpened) ||
-      type > static_cast<int>(EventType::kTransactionNoteSet)) {
-    return Malformed(absl::StrCat("event ", event.seq, " has unknown type ", type));
-  }
-  event.type = static_cast<EventType>(type);
-  return ReadHash(row[12], hash);
+  return ReadHash(row[kEventColumns.size()], hash);
 }
 
 }  // namespace
@@ -115,10 +60,9 @@ std::vector<EncodedSlice> EncodeSlices(absl::Span<const Event> events,
                                        absl::Span<const EventHash> hashes, size_t body_bytes_max) {
   assert(!events.empty() && events.size() == hashes.size() && "one hash per event, at least one");
   std::string header_columns = ",\"columns\":[";
-  for (size_t i = 0; i < kColumns.size(); ++i) {
-    if (i > 0) header_columns.push_back(',');
-    AppendString(kColumns[i], header_columns);
-  }
+  AppendEventColumnNames(header_columns);
+  header_columns.push_back(',');
+  AppendJsonString(kHashColumn, header_columns);
   header_columns.append("],\"rows\":[");
   // What a body holds besides its rows: the two seqs (at most 20 digits
   // each), the names, the brackets.
@@ -170,11 +114,9 @@ absl::StatusOr<StreamBatch> DecodeBatch(std::string_view body) {
     return Malformed("first_seq, last_seq, columns and rows are required");
   }
   const json::array& names = columns->as_array();
-  if (names.size() != kColumns.size()) return Malformed("unknown columns");
-  for (size_t i = 0; i < names.size(); ++i) {
-    if (!names[i].is_string() || names[i].as_string() != kColumns[i]) {
-      return Malformed("unknown columns");
-    }
+  if (names.size() != kRowCells || !StartsWithEventColumns(names) ||
+      !names.back().is_string() || names.back().as_string() != kHashColumn) {
+    return Malformed("unknown columns");
   }
   const json::array& array = rows->as_array();
   const int64_t first_seq = first->as_int64();

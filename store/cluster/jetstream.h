@@ -38,6 +38,11 @@ struct ClusterLayout {
   absl::Duration duplicates_window = absl::Minutes(2);
   // nats-server's default max_payload; a batch message must fit.
   int32_t max_message_bytes = 1024 * 1024;
+  // Where gateways ask nodes for what their window does not hold (NATS core
+  // request/reply, store/cluster/node_query_protocol.h), and the queue group
+  // the nodes answer in: each query reaches one node.
+  std::string query_subject = "sbd.query";
+  std::string query_queue = "sbd-nodes";
 };
 
 // kAborted: the stream refused a publish because its last sequence was not

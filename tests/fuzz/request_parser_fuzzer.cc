@@ -31,6 +31,7 @@
 #include "engine/command.h"
 #include "engine/error_code.h"
 #include "engine/ledger.h"
+#include "engine/ledger_account_feed.h"
 #include "engine/validation.h"
 #include "tests/fuzz/fuzz_input.h"
 #include "tests/support/memory_event_log.h"
@@ -138,8 +139,8 @@ struct Fixture {
         alice_token(*tokens.Issue("alice", false, 3600, kNowS)),
         admin_token(*tokens.Issue("root", true, 3600, kNowS)) {}
 
-  ServerContext Context(Ledger& ledger) {
-    ServerContext context{.ledger = ledger,
+  ServerContext Context(const AccountFeed& feed) {
+    ServerContext context{.feed = feed,
                           .notifier = notifier,
                           .metrics = metrics,
                           .tokens = tokens,
@@ -192,20 +193,21 @@ void CheckResponse(const HttpResponse& response, std::string_view input) {
 // the writer thread and are answered through `io`.
 void Handle(Ledger* ledger, const HttpRequest& request, std::string_view input) {
   Fixture& fixture = GetFixture();
-  const ServerContext context = fixture.Context(*ledger);
-  Routes routes(context);
+  const LedgerAccountFeed feed(*ledger);
+  const ServerContext context = fixture.Context(feed);
+  Routes routes(*ledger, context);
   boost::asio::io_context io;
   std::optional<HttpResponse> answer;
-  if (Routes::IsWebSocketRequest(request)) {
+  if (IsWebSocketRequest(request)) {
     // As HttpSession does: a /ws request is authorised for an upgrade,
     // never handed to Handle.
     bool granted = false;
     routes.AuthorizeWebSocket(
         request, boost::asio::make_strand(io),
-        [&](std::variant<Routes::WebSocketGrant, HttpResponse> grant) {
+        [&](std::variant<WebSocketGrant, HttpResponse> grant) {
           if (auto* response = std::get_if<HttpResponse>(&grant)) {
             answer = std::move(*response);
-          } else if (CanonicalUsername(std::get<Routes::WebSocketGrant>(grant).username).ok()) {
+          } else if (CanonicalUsername(std::get<WebSocketGrant>(grant).username).ok()) {
             granted = true;
           } else {
             Fail("granted a non-canonical user", input);
@@ -265,13 +267,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       request.set(http::field::connection, "upgrade");
       request.set(http::field::sec_websocket_key, "dGhlIHNhbXBsZSBub25jZQ==");
       request.set(http::field::sec_websocket_version, "13");
-      const ServerContext context = fixture.Context(*fixture.shared_ledger);
-      Routes routes(context);
+      const LedgerAccountFeed feed(*fixture.shared_ledger);
+      const ServerContext context = fixture.Context(feed);
+      Routes routes(*fixture.shared_ledger, context);
       auto grant = routes.AuthorizeWebSocket(request);
       if (auto* response = std::get_if<HttpResponse>(&grant)) {
         CheckResponse(*response, target);
       } else {
-        auto& ok = std::get<Routes::WebSocketGrant>(grant);
+        auto& ok = std::get<WebSocketGrant>(grant);
         if (!CanonicalUsername(ok.username).ok()) Fail("granted a non-canonical user", target);
         if (ok.since.has_value() && *ok.since < 0) Fail("granted a negative since", target);
       }

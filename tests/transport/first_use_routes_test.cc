@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "engine/ledger.h"
+#include "engine/ledger_account_feed.h"
 #include "tests/engine/writer_hold.h"
 #include "tests/support/memory_event_log.h"
 #include "transport/metrics.h"
@@ -44,7 +45,8 @@ class FirstUseRoutesTest : public ::testing::Test {
         Ledger::Open(std::make_unique<MemoryEventLog>(store_), Ledger::Options{});
     ASSERT_TRUE(ledger.ok()) << ledger.status();
     ledger_ = std::move(*ledger);
-    context_.emplace(ServerContext{.ledger = *ledger_,
+    feed_.emplace(*ledger_);
+    context_.emplace(ServerContext{.feed = *feed_,
                                    .notifier = notifier_,
                                    .metrics = metrics_,
                                    .tokens = tokens_,
@@ -52,7 +54,7 @@ class FirstUseRoutesTest : public ::testing::Test {
                                    .options = {},
                                    .now_s = [] { return kNowS; }});
     context_->options.open_accounts_on_first_use = true;
-    routes_ = std::make_unique<Routes>(*context_);
+    routes_ = std::make_unique<Routes>(*ledger_, *context_);
     io_thread_ = std::thread([this] { io_.run(); });
   }
 
@@ -103,6 +105,7 @@ class FirstUseRoutesTest : public ::testing::Test {
   Metrics metrics_;
   Notifier notifier_{metrics_};
   TokenAuthority tokens_{kSecret};
+  std::optional<LedgerAccountFeed> feed_;
   std::optional<ServerContext> context_;
   std::unique_ptr<Routes> routes_;
   boost::asio::io_context io_;
@@ -159,7 +162,7 @@ TEST_F(FirstUseRoutesTest, TwoFirstHandshakesInFlightTogetherAreBothGranted) {
   HoldWriter();
   const HttpRequest one = Upgrade(Token("wsuser"));
   const HttpRequest two = Upgrade(Token("WSUSER"));
-  using Grant = std::variant<Routes::WebSocketGrant, HttpResponse>;
+  using Grant = std::variant<WebSocketGrant, HttpResponse>;
   std::promise<Grant> first;
   std::promise<Grant> second;
   std::future<void> authorized = std::async(std::launch::async, [&] {
@@ -174,9 +177,9 @@ TEST_F(FirstUseRoutesTest, TwoFirstHandshakesInFlightTogetherAreBothGranted) {
     std::future<Grant> future = promise->get_future();
     ASSERT_EQ(future.wait_for(seconds(10)), std::future_status::ready);
     Grant grant = future.get();
-    ASSERT_TRUE(std::holds_alternative<Routes::WebSocketGrant>(grant))
+    ASSERT_TRUE(std::holds_alternative<WebSocketGrant>(grant))
         << std::get<HttpResponse>(grant).body();
-    EXPECT_EQ(std::get<Routes::WebSocketGrant>(grant).username, "wsuser");
+    EXPECT_EQ(std::get<WebSocketGrant>(grant).username, "wsuser");
   }
   EXPECT_EQ(OpensOf("wsuser"), 1);
 }

@@ -26,6 +26,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "engine/ledger.h"
+#include "engine/ledger_account_feed.h"
 #include "tests/support/memory_event_log.h"
 #include "tests/support/websocket_client.h"
 #include "tests/transport/websocket_test_util.h"
@@ -58,7 +59,8 @@ class Harness {
     ledger_ = std::move(*ledger);
     notifier_ = std::make_unique<Notifier>(metrics_);
     ledger_->AddSubscriber(notifier_.get());
-    context_.emplace(ServerContext{.ledger = *ledger_,
+    feed_.emplace(*ledger_);
+    context_.emplace(ServerContext{.feed = *feed_,
                                    .notifier = *notifier_,
                                    .metrics = metrics_,
                                    .tokens = tokens_,
@@ -212,6 +214,7 @@ class Harness {
   std::unique_ptr<Ledger> ledger_;
   std::unique_ptr<Notifier> notifier_;
   TokenAuthority tokens_{"websocket-session-test-secret"};
+  std::optional<LedgerAccountFeed> feed_;
   std::optional<ServerContext> context_;
 
   net::io_context ioc_;

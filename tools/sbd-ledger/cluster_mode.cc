@@ -58,11 +58,15 @@ void ClusterMode::Attach(Ledger& ledger, std::function<void(const absl::Status&)
   options.lease_duration = config_.lease_duration;
   options.lease_renew_every = config_.lease_duration / 5;
   options.on_fatal = std::move(on_fatal);
+  ledger_ = &ledger;
   node_ = std::make_unique<ClusterNode>(ledger, *log_, *jetstream_, std::move(options));
 }
 
 absl::Status ClusterMode::Start(const std::string& listen_address) {
-  assert(node_ != nullptr && "Start after Attach");
+  assert(node_ != nullptr && ledger_ != nullptr && "Start after Attach");
+  queries_ = std::make_unique<NodeQueryResponder>(*jetstream_, layout_, *ledger_,
+                                                  NodeQueryResponder::Options{});
+  if (absl::Status status = queries_->Start(); !status.ok()) return status;
   if (!config_.advertise.empty()) return node_->Start(config_.advertise);
   // A wildcard address is no address to send writes to: followers would
   // forward to themselves.

@@ -1,7 +1,8 @@
 // ClusterMode: what `sbd-ledger serve --cluster` adds to a single node
 // (docs/CLUSTER.md): the connection to the NATS cluster, the replicated log
-// around the node's SQLite log, and the ClusterNode that moves the node
-// between follower and writer.
+// around the node's SQLite log, the ClusterNode that moves the node
+// between follower and writer, and the NodeQueryResponder that answers the
+// gateways' queries from the node's Ledger.
 //
 // Order of life (RunServe): Connect, then WrapLog (the Ledger opens on the
 // result), then Attach the Ledger, then the server starts with view() in its
@@ -25,6 +26,7 @@
 #include "engine/ledger.h"
 #include "store/cluster/cluster_node.h"
 #include "store/cluster/jetstream.h"
+#include "store/cluster/node_query_responder.h"
 #include "store/cluster/replicated_event_log.h"
 #include "store/sqlite_event_log.h"
 
@@ -62,12 +64,15 @@ class ClusterMode {
   void Attach(Ledger& ledger, std::function<void(const absl::Status&)> on_fatal);
   // After Attach: the node's role, for the server's context.
   const ClusterView& view() const { return *node_; }
-  // Starts following and competing for the writer lease; `listen_address`
-  // (HOST:PORT, as bound) is where followers send writes unless
-  // --advertise says otherwise.
+  // Starts answering gateways' queries, following and competing for the
+  // writer lease; `listen_address` (HOST:PORT, as bound) is where followers
+  // send writes unless --advertise says otherwise.
   absl::Status Start(const std::string& listen_address);
-  // Stops the node (before the Ledger goes).
-  void Stop() { node_.reset(); }
+  // Stops answering queries, then the node (before the Ledger goes).
+  void Stop() {
+    queries_.reset();
+    node_.reset();
+  }
 
  private:
   explicit ClusterMode(ClusterConfig config, std::unique_ptr<JetStream> jetstream)
@@ -77,7 +82,9 @@ class ClusterMode {
   const ClusterLayout layout_;
   std::unique_ptr<JetStream> jetstream_;
   ReplicatedEventLog* log_ = nullptr;  // Owned by the Ledger.
+  const Ledger* ledger_ = nullptr;     // Attach's.
   std::unique_ptr<ClusterNode> node_;
+  std::unique_ptr<NodeQueryResponder> queries_;
 };
 
 }  // namespace sbd

@@ -22,6 +22,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "engine/ledger.h"
+#include "engine/ledger_account_feed.h"
 #include "store/sqlite_event_log.h"
 #include "tools/sbd-ledger/demo_secret.h"
 #include "transport/access_log.h"
@@ -30,10 +31,13 @@
 #include "transport/notifier.h"
 #include "transport/revocation_watcher.h"
 #include "transport/revoked_tokens.h"
+#include "transport/routes.h"
 #include "transport/token_authority.h"
 
 namespace sbd {
 namespace {
+
+constexpr std::string_view kCommand = "sbd-ledger serve";
 
 // An OS error in words, saying plainly when the file system is read-only
 // (its own message, "Read-only file system", is easy to misread as a
@@ -62,27 +66,7 @@ constexpr int64_t kDemoTokenTtlS = 24 * 60 * 60;
 // may take before the io threads are stopped regardless.
 constexpr std::chrono::seconds kShutdownGrace{5};
 
-int64_t NowSeconds() {
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 std::string Message(const absl::Status& status) { return std::string(status.message()); }
-
-// "HOST:PORT" or "[V6]:PORT".
-bool SplitHostPort(const std::string& listen, std::string& host, uint16_t& port) {
-  const size_t colon = listen.rfind(':');
-  if (colon == std::string::npos || colon == 0) return false;
-  host = listen.substr(0, colon);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
-    host = host.substr(1, host.size() - 2);
-  }
-  uint32_t value = 0;
-  if (!absl::SimpleAtoi(listen.substr(colon + 1), &value) || value > 65535) return false;
-  port = static_cast<uint16_t>(value);
-  return true;
-}
 
 // Opens and funds the demo accounts on a fresh log.
 absl::Status SeedDemo(Ledger& ledger) {
@@ -110,9 +94,9 @@ struct SigningSecret {
 // naming the demo secret's file (read or made by LoadDemoSecret once the
 // log's directory exists). nullopt (the reason printed) without either.
 std::optional<SigningSecret> ChooseSecret(const ServeConfig& config) {
-  absl::StatusOr<std::string> secret = LoadSecret(config.secret_file);
+  absl::StatusOr<std::string> secret = LoadSecret(config.serving.secret_file);
   if (secret.ok()) return SigningSecret{*std::move(secret), ""};
-  if (config.demo && config.secret_file.empty()) {
+  if (config.demo && config.serving.secret_file.empty()) {
     return SigningSecret{"", DemoSecretPath(config.db_path)};
   }
   std::fprintf(stderr,
@@ -209,40 +193,6 @@ bool SeedDemoAccounts(Ledger& ledger) {
   return true;
 }
 
-// The --revoked-tokens list into `revoked` (left null without the flag);
-// false (the reason printed) if the file cannot be read.
-bool OpenRevokedTokens(const std::string& path, std::unique_ptr<RevokedTokens>& revoked) {
-  if (path.empty()) return true;
-  absl::StatusOr<std::unique_ptr<RevokedTokens>> opened = RevokedTokens::Open(path);
-  if (!opened.ok()) {
-    std::fprintf(stderr, "sbd-ledger serve: --revoked-tokens: %s\n",
-                 Message(opened.status()).c_str());
-    return false;
-  }
-  revoked = *std::move(opened);
-  return true;
-}
-
-// Creates the server on host:port and starts its listener and io threads
-// (SIGHUP reloads the revoked tokens when there is a watcher). Null (the
-// reason printed) if it cannot listen.
-std::unique_ptr<HttpServer> StartServer(const ServerContext& context, const ServeConfig& config,
-                                        const std::string& host, uint16_t port,
-                                        std::optional<RevocationWatcher>& revocation_watcher) {
-  const size_t threads =
-      config.threads > 0 ? config.threads : std::max(1u, std::thread::hardware_concurrency());
-  auto server = HttpServer::Create(context, host, port, threads);
-  if (!server.ok()) {
-    std::fprintf(stderr, "sbd-ledger serve: %s\n", Message(server.status()).c_str());
-    return nullptr;
-  }
-  if (revocation_watcher.has_value()) {
-    (*server)->OnReloadSignal([&revocation_watcher] { revocation_watcher->RequestReload(); });
-  }
-  (*server)->Start();
-  return *std::move(server);
-}
-
 // "listening on HOST:PORT", and with --demo a token and wallet link per demo
 // account (and the secret, when --demo made it).
 void PrintServing(const std::string& address, const ServeConfig& config,
@@ -268,8 +218,8 @@ void PrintServing(const std::string& address, const ServeConfig& config,
 // After `signal`: stops taking work, lets the ledger finish what it has,
 // closes every connection, then takes the server, the watcher and the
 // ledger down in that order.
-void ShutDown(int signal, std::unique_ptr<HttpServer>& server,
-              std::optional<RevocationWatcher>& revocation_watcher, std::unique_ptr<Ledger>& ledger,
+void ShutDown(int signal, std::unique_ptr<HttpServer>& server, AcceptedTokens& tokens,
+              std::unique_ptr<Ledger>& ledger,
               ClusterMode* cluster, Notifier& notifier, AccessLog& access_log) {
   access_log.Append(absl::StrCat("sbd-ledger: signal ", signal, ", shutting down"));
   server->StopAccepting();
@@ -279,35 +229,13 @@ void ShutDown(int signal, std::unique_ptr<HttpServer>& server,
   server->Join(kShutdownGrace);
   server.reset();
   if (cluster != nullptr) cluster->Stop();  // Hands the writer lease over; before the ledger.
-  revocation_watcher.reset();               // Before the notifier it calls into.
+  tokens.StopWatching();                    // Before the notifier it calls into.
   ledger->RemoveSubscriber(&notifier);
   ledger.reset();  // Closes the log.
   access_log.Append("sbd-ledger: stopped");
 }
 
 }  // namespace
-
-absl::StatusOr<std::string> LoadSecret(const std::string& secret_file) {
-  std::string secret;
-  if (!secret_file.empty()) {
-    std::ifstream in(secret_file, std::ios::binary);
-    if (!in) return absl::NotFoundError(absl::StrCat("cannot read --secret-file ", secret_file));
-    std::stringstream contents;
-    contents << in.rdbuf();
-    secret = contents.str();
-    if (!secret.empty() && secret.back() == '\n') secret.pop_back();
-    if (!secret.empty() && secret.back() == '\r') secret.pop_back();
-  } else {
-    // Read once at start-up, before any thread exists.
-    const char* env = std::getenv("SBD_JWT_SECRET");  // NOLINT(concurrency-mt-unsafe)
-    if (env == nullptr) {
-      return absl::NotFoundError("no JWT secret: set SBD_JWT_SECRET or pass --secret-file");
-    }
-    secret = env;
-  }
-  if (secret.empty()) return absl::InvalidArgumentError("the JWT secret is empty");
-  return secret;
-}
 
 int RunToken(const std::string& secret_file, const std::string& user, Role role, int64_t ttl_s) {
   absl::StatusOr<std::string> secret = LoadSecret(secret_file);
@@ -332,9 +260,9 @@ int RunToken(const std::string& secret_file, const std::string& user, Role role,
 int RunServe(const ServeConfig& config) {
   std::string host;
   uint16_t port = 0;
-  if (!SplitHostPort(config.listen, host, port)) {
+  if (!SplitHostPort(config.serving.listen, host, port)) {
     std::fprintf(stderr, "sbd-ledger serve: --listen must be HOST:PORT, got '%s'\n",
-                 config.listen.c_str());
+                 config.serving.listen.c_str());
     return 2;
   }
   std::optional<SigningSecret> secret = ChooseSecret(config);
@@ -362,7 +290,7 @@ int RunServe(const ServeConfig& config) {
   // stalled log collector) then costs dropped lines, never a blocked thread.
   // Declared before the ledger and the server, so it outlives both.
   AccessLog access_log({.fd = STDERR_FILENO,
-                        .buffer_bytes_max = config.server.access_log_buffer_bytes_max,
+                        .buffer_bytes_max = config.serving.server.access_log_buffer_bytes_max,
                         .metrics = &metrics});
   std::unique_ptr<Ledger> ledger =
       OpenLedger(std::move(log), config.db_path, cluster != nullptr, metrics);
@@ -382,26 +310,21 @@ int RunServe(const ServeConfig& config) {
   if (config.demo && ledger->LastSeq() == 0 && !SeedDemoAccounts(*ledger)) return 1;
 
   // The server's context: the tokens it accepts, and everything above.
-  std::unique_ptr<RevokedTokens> revoked;
-  if (!OpenRevokedTokens(config.revoked_tokens_path, revoked)) return 2;
-  TokenAuthority tokens(secret->value,
-                        {.permanent_tokens = config.permanent_tokens, .revoked = revoked.get()});
-  // After a reload that changed the list, every open WebSocket re-checks its
-  // token (a revoked one closes with 1008).
-  std::optional<RevocationWatcher> revocation_watcher;
-  if (revoked != nullptr) {
-    revocation_watcher.emplace(*revoked, access_log, [&notifier] { notifier.RecheckTokens(); });
-  }
-  const ServerContext context{.ledger = *ledger,
+  std::unique_ptr<AcceptedTokens> tokens =
+      AcceptedTokens::Open(kCommand, secret->value, config.serving, access_log, notifier);
+  if (tokens == nullptr) return 2;
+  const LedgerAccountFeed feed(*ledger);
+  const ServerContext context{.feed = feed,
                               .notifier = notifier,
                               .metrics = metrics,
-                              .tokens = tokens,
+                              .tokens = tokens->authority(),
                               .log = &access_log,
-                              .options = config.server,
+                              .options = config.serving.server,
                               .cluster = cluster != nullptr ? &cluster->view() : nullptr,
                               .now_s = NowSeconds};
 
-  std::unique_ptr<HttpServer> server = StartServer(context, config, host, port, revocation_watcher);
+  std::unique_ptr<HttpServer> server = StartServer(
+      kCommand, context, std::make_unique<Routes>(*ledger, context), config.serving, *tokens);
   if (server == nullptr) return 1;
   if (cluster != nullptr) {
     if (absl::Status started = cluster->Start(server->address()); !started.ok()) {
@@ -410,9 +333,9 @@ int RunServe(const ServeConfig& config) {
       std::raise(SIGTERM);
     }
   }
-  PrintServing(server->address(), config, *secret, tokens);
+  PrintServing(server->address(), config, *secret, tokens->authority());
   const int signal = server->WaitForSignal();
-  ShutDown(signal, server, revocation_watcher, ledger, cluster.get(), notifier, access_log);
+  ShutDown(signal, server, *tokens, ledger, cluster.get(), notifier, access_log);
   return cluster_failed ? 1 : 0;  // ~AccessLog flushes, for a bounded time.
 }
 

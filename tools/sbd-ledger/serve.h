@@ -16,27 +16,18 @@
 
 #include "absl/status/statusor.h"
 #include "tools/sbd-ledger/cluster_mode.h"
+#include "tools/sbd-ledger/serving.h"
 #include "transport/server_context.h"
 
 namespace sbd {
 
 struct ServeConfig {
   std::string db_path = "./data/ledger.db";
-  std::string listen = "127.0.0.1:8080";  // HOST:PORT; port 0 = ephemeral.
-  size_t threads = 0;                     // 0: one per core.
-  bool durability_full = true;            // --durability full|normal.
+  bool durability_full = true;  // --durability full|normal.
   bool demo = false;
-  std::string secret_file;          // Empty: SBD_JWT_SECRET.
-  bool permanent_tokens = false;    // --permanent-tokens.
-  std::string revoked_tokens_path;  // --revoked-tokens; empty: none.
-  ServerOptions server;             // Limits and the access log.
-  ClusterConfig cluster;            // --cluster ...; no URLs: a single node.
+  ServingConfig serving;   // --listen, the token rules, the limits.
+  ClusterConfig cluster;   // --cluster ...; no URLs: a single node.
 };
-
-// The signing secret: --secret-file's contents (one trailing newline
-// stripped) if given, else $SBD_JWT_SECRET. kNotFound if neither is set,
-// kInvalidArgument if empty.
-absl::StatusOr<std::string> LoadSecret(const std::string& secret_file);
 
 // `sbd-ledger serve`. Prints "listening on HOST:PORT" once serving.
 int RunServe(const ServeConfig& config);
