@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A local cluster-mode try-out (docs/CLUSTER.md): three nats-servers with
-# JetStream clustered on 127.0.0.1 and three sbd-ledger nodes on them, until
-# Ctrl-C (or SIGTERM), which stops every process this script started.
+# JetStream clustered on 127.0.0.1, three sbd-ledger nodes and one gateway
+# on them, until Ctrl-C (or SIGTERM), which stops every process this script
+# started.
 #
 #   tools/cluster.sh                      # state under the checkout's data/cluster
 #   tools/cluster.sh DIR                  # state under DIR
@@ -17,14 +18,13 @@
 # clients on SBD_CLUSTER_NATS_PORT+I-1 (default 4222..4224), for its cluster
 # routes on SBD_CLUSTER_ROUTE_PORT+I-1 (6222..), for monitoring on
 # SBD_CLUSTER_MONITOR_PORT+I-1 (8222..); node I serves HTTP on
-# SBD_CLUSTER_HTTP_PORT+I-1 (8081..8083).
+# SBD_CLUSTER_HTTP_PORT+I-1 (8081..8083); the gateway (`sbd-ledger gateway`,
+# /ws only, docs/CLUSTER.md "Gateways") on SBD_CLUSTER_GATEWAY_PORT (8090),
+# its output in DIR/gateway1.log. SERVE_ARGS are the nodes' alone.
 #
 # The signing secret is $SBD_JWT_SECRET, or a random one made here and
 # printed. SBD_BUILD_DIR picks the build directory (default build/);
 # sbd-ledger is built there (tools/build.sh sbd-ledger) if missing.
-#
-# Gateways (docs/CLUSTER.md "Gateways": `sbd-ledger gateway`) do not exist
-# yet; a later issue adds them, and this script will start one then.
 set -euo pipefail
 
 usage() {
@@ -52,6 +52,7 @@ nats_port=${SBD_CLUSTER_NATS_PORT:-4222}
 route_port=${SBD_CLUSTER_ROUTE_PORT:-6222}
 monitor_port=${SBD_CLUSTER_MONITOR_PORT:-8222}
 http_port=${SBD_CLUSTER_HTTP_PORT:-8081}
+gateway_port=${SBD_CLUSTER_GATEWAY_PORT:-8090}
 build_dir="${SBD_BUILD_DIR:-build}"
 ledger="$build_dir/tools/sbd-ledger/sbd-ledger"
 servers=(1 2 3)
@@ -99,6 +100,10 @@ for i in "${servers[@]}"; do
     fi
   done
 done
+if port_taken "$gateway_port"; then
+  echo "cluster: 127.0.0.1:$gateway_port is taken (another cluster.sh? set SBD_CLUSTER_GATEWAY_PORT)" >&2
+  exit 1
+fi
 
 if [[ -z "${SBD_JWT_SECRET:-}" ]]; then
   SBD_JWT_SECRET=$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')
@@ -213,6 +218,14 @@ one_writer() {
 }
 await 30 "a writer" one_writer
 
+# The gateway follows the stream the nodes write; its /healthz is 200 once
+# it does.
+setsid "$ledger" gateway --cluster "$cluster_list" --node-id gateway1 \
+  --listen "127.0.0.1:$gateway_port" >>"$dir/gateway1.log" 2>&1 &
+pids+=($!)
+names+=("sbd-ledger gateway1")
+await 45 "sbd-ledger gateway1 (/healthz)" status_is_200 "$gateway_port" /healthz
+
 admin_token=$("$ledger" token --user admin --admin)
 writer_url=
 follower_url=
@@ -233,6 +246,7 @@ for i in "${servers[@]}"; do
   [[ "$url" == "$writer_url" ]] && role=writer
   echo "node$i: $url  ($role now; pid ${pids[i + 2]}; output in $dir/node$i.log)"
 done
+echo "gateway1: ws://127.0.0.1:$gateway_port/ws?token=...  (pid ${pids[6]}; output in $dir/gateway1.log)"
 if ((${secret_made:-0})); then
   echo "export SBD_JWT_SECRET=$SBD_JWT_SECRET   # made for this run: tokens need it"
 fi
@@ -247,6 +261,7 @@ request wait until its node has applied seq N):
   curl -si -X POST $follower_url/admin/accounts -H "Authorization: Bearer \$T" -d '{"username":"alice"}'
   curl -si -X POST $follower_url/admin/mint -H "Authorization: Bearer \$T" -d '{"username":"alice","amount":100}'
   curl -si $writer_url/sbd_tokens -H "X-SBD-Min-Seq: 2" -H "Authorization: Bearer \$($ledger token --user alice)"
+  curl -s http://127.0.0.1:$gateway_port/healthz   # the gateway: the seq it has fanned out, its lag
   kill -9 <the writer's pid>   # another node writes within the lease (5 s)
 Ctrl-C stops everything.
 EOF
