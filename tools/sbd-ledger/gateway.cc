@@ -23,22 +23,13 @@ namespace sbd {
 namespace {
 
 constexpr std::string_view kCommand = "sbd-ledger gateway";
-// After SIGTERM, how long WebSocket close handshakes may take before the io
-// threads are stopped regardless (as a node's).
-constexpr std::chrono::seconds kShutdownGrace{5};
 
 std::string Message(const absl::Status& status) { return std::string(status.message()); }
 
 }  // namespace
 
 int RunGateway(const GatewayConfig& config) {
-  std::string host;
-  uint16_t port = 0;
-  if (!SplitHostPort(config.serving.listen, host, port)) {
-    std::fprintf(stderr, "sbd-ledger gateway: --listen must be HOST:PORT, got '%s'\n",
-                 config.serving.listen.c_str());
-    return 2;
-  }
+  if (!ListenIsHostPort(kCommand, config.serving)) return 2;
   absl::StatusOr<std::string> secret = LoadSecret(config.serving.secret_file);
   if (!secret.ok()) {
     std::fprintf(stderr, "sbd-ledger gateway: %s (refusing to start without a signing secret)\n",

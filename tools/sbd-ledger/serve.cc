@@ -62,9 +62,6 @@ constexpr int64_t kDemoBalance = 1000;
 constexpr char kDemoActor[] = "demo";
 // The tokens --demo prints are for trying the wallet: one day.
 constexpr int64_t kDemoTokenTtlS = 24 * 60 * 60;
-// After SIGTERM, how long answers in flight and WebSocket close handshakes
-// may take before the io threads are stopped regardless.
-constexpr std::chrono::seconds kShutdownGrace{5};
 
 std::string Message(const absl::Status& status) { return std::string(status.message()); }
 
@@ -258,13 +255,7 @@ int RunToken(const std::string& secret_file, const std::string& user, Role role,
 }
 
 int RunServe(const ServeConfig& config) {
-  std::string host;
-  uint16_t port = 0;
-  if (!SplitHostPort(config.serving.listen, host, port)) {
-    std::fprintf(stderr, "sbd-ledger serve: --listen must be HOST:PORT, got '%s'\n",
-                 config.serving.listen.c_str());
-    return 2;
-  }
+  if (!ListenIsHostPort(kCommand, config.serving)) return 2;
   std::optional<SigningSecret> secret = ChooseSecret(config);
   if (!secret.has_value()) return 2;
 

@@ -14,6 +14,24 @@
 #include "absl/strings/str_cat.h"
 
 namespace sbd {
+namespace {
+
+// "HOST:PORT" or "[V6]:PORT" into its parts; false if it is neither.
+bool SplitHostPort(const std::string& listen, std::string& host, uint16_t& port) {
+  const size_t colon = listen.rfind(':');
+  if (colon == std::string::npos || colon == 0) return false;
+  host = listen.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  uint32_t value = 0;
+  if (!absl::SimpleAtoi(listen.substr(colon + 1), &value) || value > 65535) return false;
+  port = static_cast<uint16_t>(value);
+  return true;
+}
+
+}  // namespace
+
 
 absl::StatusOr<std::string> LoadSecret(const std::string& secret_file) {
   std::string secret;
@@ -43,17 +61,13 @@ int64_t NowSeconds() {
       .count();
 }
 
-bool SplitHostPort(const std::string& listen, std::string& host, uint16_t& port) {
-  const size_t colon = listen.rfind(':');
-  if (colon == std::string::npos || colon == 0) return false;
-  host = listen.substr(0, colon);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
-    host = host.substr(1, host.size() - 2);
-  }
-  uint32_t value = 0;
-  if (!absl::SimpleAtoi(listen.substr(colon + 1), &value) || value > 65535) return false;
-  port = static_cast<uint16_t>(value);
-  return true;
+bool ListenIsHostPort(std::string_view command, const ServingConfig& config) {
+  std::string host;
+  uint16_t port = 0;
+  if (SplitHostPort(config.listen, host, port)) return true;
+  std::fprintf(stderr, "%s: --listen must be HOST:PORT, got '%s'\n", std::string(command).c_str(),
+               config.listen.c_str());
+  return false;
 }
 
 std::unique_ptr<AcceptedTokens> AcceptedTokens::Open(std::string_view command, const std::string& secret,

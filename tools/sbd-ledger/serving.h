@@ -8,6 +8,7 @@
 #ifndef SBD_TOOLS_SBD_LEDGER_SERVING_H_
 #define SBD_TOOLS_SBD_LEDGER_SERVING_H_
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -27,6 +28,10 @@
 
 namespace sbd {
 
+// After SIGTERM, how long answers in flight and WebSocket close handshakes
+// may take before the io threads are stopped regardless.
+inline constexpr std::chrono::seconds kShutdownGrace{5};
+
 struct ServingConfig {
   std::string listen = "127.0.0.1:8080";  // HOST:PORT; port 0 = ephemeral.
   size_t threads = 0;                     // 0: one per core.
@@ -43,8 +48,9 @@ absl::StatusOr<std::string> LoadSecret(const std::string& secret_file);
 
 int64_t NowSeconds();
 
-// "HOST:PORT" or "[V6]:PORT" into its parts; false if it is neither.
-bool SplitHostPort(const std::string& listen, std::string& host, uint16_t& port);
+// Whether config.listen is "HOST:PORT" or "[V6]:PORT"; if not, says so on
+// stderr after `command`.
+bool ListenIsHostPort(std::string_view command, const ServingConfig& config);
 
 // The tokens a server accepts: signed with the secret, under the
 // --permanent-tokens and --revoked-tokens rules; with a revoked list, the
@@ -75,8 +81,8 @@ class AcceptedTokens {
   std::optional<RevocationWatcher> watcher_;
 };
 
-// Creates the server on config.listen (which SplitHostPort takes: the
-// command checked it first) with `handler` and starts its
+// Creates the server on config.listen (ListenIsHostPort: the command
+// checked it first) with `handler` and starts its
 // listener and io threads (SIGHUP reloads the revoked tokens when `tokens`
 // has a watcher). Null (the reason printed, after `command`) if it cannot
 // listen.
