@@ -138,6 +138,17 @@ bool JetStream::connected() const {
   return natsConnection_Status(connection_) == NATS_CONN_STATUS_CONNECTED;
 }
 
+void JetStream::Unsubscribe(natsSubscription* subscription) const {
+  // Fails only when the subscription is closed already (its connection
+  // was); the flush below is what this is for either way.
+  natsSubscription_Unsubscribe(subscription);
+  // The server answers a PING after every message it sent before our UNSUB,
+  // and the one reader handles them in order: when the PONG is back, the
+  // reader is done with any message it found this subscription for. While
+  // disconnected there is no reader to wait for (nor a PONG to come).
+  if (connected()) natsConnection_FlushTimeout(connection_, kRequestTimeoutMs);
+}
+
 absl::Status JetStream::EnsureLayout(const ClusterLayout& layout, absl::Duration timeout) {
   const absl::Time deadline = absl::Now() + timeout;
   for (;;) {

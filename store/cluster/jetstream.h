@@ -64,6 +64,15 @@ class JetStream {
   jsCtx* context() const { return context_; }
   bool connected() const;
 
+  // Unsubscribes `subscription` (made on this connection) and returns once
+  // the connection's reader can no longer be handing it a message, so that
+  // the caller may destroy it. nats.c before 3.6 (Debian 12 ships 3.4.1)
+  // finds an incoming message's subscription in the connection's table,
+  // lets go of the table's lock and only then locks the subscription,
+  // holding no reference to it (nats.c issue #637): one unsubscribed and
+  // destroyed in between is used after it was freed.
+  void Unsubscribe(natsSubscription* subscription) const;
+
   // Creates the layout's stream and lease bucket where they do not exist
   // yet (any node may be first); retried until `timeout` while the cluster
   // has no quorum.

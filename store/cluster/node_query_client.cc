@@ -56,9 +56,9 @@ void NodeQueryClient::Stop() {
   }
   sweeper_signal_.SignalAll();
   if (subscription_ != nullptr) {
-    // Fails only if the subscription is closed already (its connection
-    // was): then OnComplete has run or is about to.
-    natsSubscription_Unsubscribe(subscription_);
+    // If the subscription is closed already (its connection was),
+    // OnComplete has run or is about to.
+    jetstream_.Unsubscribe(subscription_);
     {
       MutexLock lock(mutex_);
       while (!completed_) completed_signal_.Wait(mutex_);

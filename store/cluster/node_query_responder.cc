@@ -47,9 +47,9 @@ absl::Status NodeQueryResponder::Start() {
 
 void NodeQueryResponder::Stop() {
   if (subscription_ == nullptr) return;
-  // Fails only if the subscription is closed already (its connection was):
-  // then OnComplete has run or is about to.
-  natsSubscription_Unsubscribe(subscription_);
+  // If the subscription is closed already (its connection was), OnComplete
+  // has run or is about to.
+  jetstream_.Unsubscribe(subscription_);
   {
     MutexLock lock(mutex_);
     while (!completed_) completed_signal_.Wait(mutex_);

@@ -13,8 +13,9 @@ namespace {
 constexpr int64_t kPollMs = 100;
 
 struct SubscriptionDeleter {
+  const JetStream* jetstream;
   void operator()(natsSubscription* subscription) const {
-    natsSubscription_Unsubscribe(subscription);
+    jetstream->Unsubscribe(subscription);
     natsSubscription_Destroy(subscription);
   }
 };
@@ -65,7 +66,8 @@ absl::Status StreamFollower::Follow() {
   natsStatus status = js_SubscribeSync(&raw, jetstream_.context(), layout_.subject.c_str(), nullptr,
                                        &options, &js_error);
   if (status != NATS_OK) return FromNats(status, js_error, "subscribe to the stream");
-  std::unique_ptr<natsSubscription, SubscriptionDeleter> subscription(raw);
+  std::unique_ptr<natsSubscription, SubscriptionDeleter> subscription(
+      raw, SubscriptionDeleter{&jetstream_});
   while (!stopping_.load(std::memory_order_acquire)) {
     natsMsg* message = nullptr;
     status = natsSubscription_NextMsg(&message, subscription.get(), kPollMs);

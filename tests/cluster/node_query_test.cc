@@ -170,7 +170,7 @@ class FakeNode {
   }
 
   ~FakeNode() {
-    natsSubscription_Unsubscribe(subscription_);
+    jetstream_.Unsubscribe(subscription_);
     {
       MutexLock lock(mutex_);
       while (!completed_) completed_signal_.Wait(mutex_);
