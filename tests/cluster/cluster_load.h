@@ -52,6 +52,9 @@ class ClusterLoad {
     // How long a send is retried after 503s and unanswered attempts.
     std::chrono::milliseconds retry_for{25000};
     uint32_t seed = 13;
+    // Begins every transaction_id: two loads on one cluster need two, or
+    // the second's sends are the first's again (answered, not applied).
+    std::string transaction_prefix = "load";
   };
 
   // One send and what became of it.

@@ -3,7 +3,8 @@
 // sbd-ledger processes (`serve --cluster ... --node-id nodeI`), each on its
 // own database and port, plus what the tests ask of them: which node is the
 // writer (GET /healthz), a node paused or joining from a seed copy of
-// another's log, and the same log on every node (sbd-replay).
+// another's log, and the same log on every node (sbd-replay); and gateways
+// on the same stream (StartGateway).
 //
 // Thread-safety: none; one test thread drives it.
 #ifndef SBD_TESTS_CLUSTER_LEDGER_CLUSTER_H_
@@ -70,6 +71,20 @@ class LedgerCluster {
     if (!started.ok()) return started.status();
     nodes_.push_back(*std::move(started));
     return absl::OkStatus();
+  }
+
+  // Starts a gateway (`sbd-ledger gateway --cluster URLS --node-id NAME`
+  // plus `extra_args`), returned once it prints its address and its
+  // /healthz answers 200 (it follows the stream). The caller owns it; it is
+  // no node of this cluster (size(), Up() and AwaitApplied ignore it).
+  absl::StatusOr<std::unique_ptr<ServerProcess>> StartGateway(
+      std::string name, std::vector<std::string> extra_args = {}) {
+    ServerProcessOptions options;
+    options.command = "gateway";
+    options.args = {"--cluster", nats_->ClientUrls(), "--node-id", std::move(name)};
+    options.args.insert(options.args.end(), extra_args.begin(), extra_args.end());
+    options.start_timeout = std::chrono::seconds(40);
+    return ServerProcess::Start(options);
   }
 
   // Starts one more node on a seed copy of node `from`'s log, taken while

@@ -148,13 +148,17 @@ ServerProcess::~ServerProcess() {
 absl::Status ServerProcess::Launch() {
   ++launches_;
   port_ = 0;
-  std::vector<std::string> args = {LedgerBinaryPath(), "serve"};
+  std::vector<std::string> args = {LedgerBinaryPath(), options_.command};
   if (!options_.shell_command.empty()) {
     // bash -c 'exec COMMAND "$@"' bash ARGS...: the command line as a user
     // types it, the arguments passed through unquoted-proof.
     args = {"/bin/bash", "-c", absl::StrCat("exec ", options_.shell_command, " \"$@\""), "bash"};
   }
-  args.insert(args.end(), {"--db", db_path(), "--listen", "127.0.0.1:0"});
+  // A gateway has no database.
+  if (options_.command == "serve" || !options_.shell_command.empty()) {
+    args.insert(args.end(), {"--db", db_path()});
+  }
+  args.insert(args.end(), {"--listen", "127.0.0.1:0"});
   if (options_.quiet) args.push_back("--no-access-log");
   args.insert(args.end(), options_.args.begin(), options_.args.end());
   std::vector<std::string> extra_env = options_.env;

@@ -3,7 +3,9 @@
 // Start() makes a fresh temporary directory for the database, runs
 // `sbd-ledger serve --db DIR/ledger.db --listen 127.0.0.1:0 ARGS...` with the
 // test secret in SBD_JWT_SECRET, reads the "listening on HOST:PORT" line from
-// its stdout and waits until GET /healthz answers. Every wait is bounded: a
+// its stdout and waits until GET /healthz answers (options.command
+// "gateway" runs `sbd-ledger gateway --listen 127.0.0.1:0 ARGS...` instead,
+// with no database). Every wait is bounded: a
 // server that does not come up is an error, never a hang.
 //
 // The server's stdout and stderr are kept in files in the temporary
@@ -36,7 +38,13 @@ inline constexpr char kTestSecret[] = "sbd-test-secret-0123456789abcdef012345678
 const char* LedgerBinaryPath();
 
 struct ServerProcessOptions {
-  // Extra arguments after `serve --db ... --listen 127.0.0.1:0`.
+  // The sbd-ledger command: "serve" (`serve --db ... --listen 127.0.0.1:0`)
+  // or "gateway" (`gateway --listen 127.0.0.1:0`: no database; a gateway's
+  // /healthz is 200 once it follows the stream). Not used with
+  // `shell_command`, which names its own.
+  std::string command = "serve";
+  // Extra arguments after `serve --db ... --listen 127.0.0.1:0` (or
+  // `gateway --listen 127.0.0.1:0`).
   std::vector<std::string> args;
   // What starts the server, if not the binary under test: a shell command
   // line (run by bash, from `working_dir` if set) that takes
