@@ -34,6 +34,13 @@ boost::json::object MetricsObject(const Metrics& metrics) {
 
 }  // namespace
 
+double MetricValue(const Metrics& metrics, const std::string& key) {
+  for (const Metric& metric : metrics) {
+    if (metric.key == key) return metric.value;
+  }
+  return 0;
+}
+
 double Median(std::vector<double> values) {
   if (values.empty()) return 0;
   std::sort(values.begin(), values.end());

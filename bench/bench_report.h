@@ -46,6 +46,10 @@ class BenchReport {
   std::vector<Metrics> runs_;
 };
 
+// The value of the metric named `key` in `metrics`; 0 if there is none (a
+// row a run skipped).
+double MetricValue(const Metrics& metrics, const std::string& key);
+
 // The median of `values` (the mean of the middle two for an even count); 0
 // for none.
 double Median(std::vector<double> values);

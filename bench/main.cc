@@ -17,6 +17,7 @@
 #include "bench/cluster_bench.h"
 #include "bench/e2e_bench.h"
 #include "bench/engine_bench.h"
+#include "bench/gateway_bench.h"
 #include "bench/import_bench.h"
 #include "bench/replay_bench.h"
 
@@ -378,6 +379,49 @@ int RunCluster(const std::vector<std::string>& args) {
   }
   return Finish(report, common);
 }
+
+int RunGateway(const std::vector<std::string>& args) {
+  constexpr const char* kUsage =
+      "Usage: sbd-bench gateway [--connections N] [--fanout-accounts N] [--rate R] "
+      "[--duration S] [--server PATH] ...";
+  CommonFlags common;
+  GatewayBenchOptions options;
+  options.ledger_binary = kDefaultServerBinary;
+  po::options_description flags("gateway options");
+  AddCommonFlags(flags, common);
+  flags.add_options()  //
+      ("connections", po::value(&options.connections)->default_value(options.connections),
+       "idle WebSockets on a gateway (and on a node), and the fan-out's over both gateways")  //
+      ("fanout-accounts",
+       po::value(&options.fanout_accounts)->default_value(options.fanout_accounts),
+       "the accounts the fan-out's connections belong to, one mint each")  //
+      ("rate", po::value(&options.rate)->default_value(options.rate),
+       "latency: offered transfers/s")  //
+      ("duration", po::value(&options.duration_s)->default_value(options.duration_s),
+       "latency: seconds of sending per measurement; 0 skips it")  //
+      ("clients", po::value(&options.clients)->default_value(options.clients),
+       "latency: keep-alive HTTP senders")  //
+      ("ws", po::value(&options.websockets)->default_value(options.websockets),
+       "latency: users, each with one WebSocket receiver")  //
+      ("lease-ms", po::value(&options.lease_ms)->default_value(options.lease_ms),
+       "the nodes' writer lease (serve --lease-ms)")  //
+      ("server", po::value(&options.ledger_binary)->default_value(options.ledger_binary),
+       "the sbd-ledger binary the nodes and gateways run");
+  int exit_code = kExitOk;
+  if (!Parse(args, flags, kUsage, exit_code)) return exit_code;
+  WorkDirectory directory(common);
+  BenchReport report("gateway");
+  report.AddParameter("connections", std::to_string(options.connections));
+  report.AddParameter("fanout-accounts", std::to_string(options.fanout_accounts));
+  report.AddParameter("rate", absl::StrCat(options.rate));
+  for (size_t run = 0; run < common.runs; ++run) {
+    options.directory = directory.path() / absl::StrCat("run", run);
+    absl::StatusOr<Metrics> metrics = RunGatewayBench(options);
+    if (!metrics.ok()) return Fail(metrics.status());
+    report.AddRun(*std::move(metrics));
+  }
+  return Finish(report, common);
+}
 #endif
 
 int Main(int argc, char** argv) {
@@ -385,11 +429,11 @@ int Main(int argc, char** argv) {
       {"engine", RunEngine},   {"replay", RunReplay},           {"import", RunImport},
       {"e2e", RunE2e},         {"connections", RunConnections},
 #ifdef SBD_BENCH_CLUSTER
-      {"cluster", RunCluster},
+      {"cluster", RunCluster}, {"gateway", RunGateway},
 #endif
   };
   const std::string usage =
-      "Usage: sbd-bench engine|replay|import|e2e|connections|cluster [flags]   (sbd-bench "
+      "Usage: sbd-bench engine|replay|import|e2e|connections|cluster|gateway [flags]   (sbd-bench "
       "COMMAND --help for the flags)";
   if (argc < 2 || commands.count(argv[1]) == 0) {
     std::cerr << usage << "\n";
