@@ -125,7 +125,8 @@ absl::Status MeasureE2e(const ClusterBenchOptions& options, ClusterNodes& nodes,
   return absl::OkStatus();
 }
 
-absl::Status MeasureFailovers(const ClusterBenchOptions& options, ClusterNodes& nodes, Metrics& out) {
+absl::Status MeasureFailovers(const ClusterBenchOptions& options, ClusterNodes& nodes,
+                              Metrics& out) {
   std::vector<double> times;
   for (size_t kill = 0; kill < options.failovers; ++kill) {
     absl::StatusOr<size_t> writer = nodes.AwaitWriter();

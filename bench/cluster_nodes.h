@@ -25,9 +25,11 @@ namespace sbd::bench {
 
 // One request on a fresh connection to `endpoint` (3 s bound on the whole
 // exchange); its status and body. `token` empty: no Authorization.
-absl::StatusOr<std::pair<int, std::string>> HttpCall(
-    const boost::asio::ip::tcp::endpoint& endpoint, boost::beast::http::verb method,
-    const std::string& target, const std::string& body, const std::string& token);
+absl::StatusOr<std::pair<int, std::string>> HttpCall(const boost::asio::ip::tcp::endpoint& endpoint,
+                                                     boost::beast::http::verb method,
+                                                     const std::string& target,
+                                                     const std::string& body,
+                                                     const std::string& token);
 
 struct ClusterNodesOptions {
   std::string ledger_binary;

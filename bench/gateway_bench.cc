@@ -83,7 +83,8 @@ bool RunUntil(boost::asio::io_context& io, const std::function<bool()>& done,
 
 // Runs `io` for `duration` (the handlers due meanwhile).
 void RunFor(boost::asio::io_context& io, Clock::duration duration) {
-  RunUntil(io, [] { return false; }, duration);
+  RunUntil(
+      io, [] { return false; }, duration);
 }
 
 // The integer member `key` of JSON object text; nullopt if absent or not one.
@@ -126,8 +127,8 @@ absl::StatusOr<Health> ReadHealth(const ServerUnderTest& server) {
 
 // Polls `server`'s /healthz until `ready` says so; kDeadlineExceeded after
 // kFollowTimeout, naming `what` and the last answer.
-absl::Status AwaitHealth(const ServerUnderTest& server, const std::function<bool(const Health&)>& ready,
-                         std::string_view what) {
+absl::Status AwaitHealth(const ServerUnderTest& server,
+                         const std::function<bool(const Health&)>& ready, std::string_view what) {
   const auto deadline = Clock::now() + kFollowTimeout;
   std::string last = "no answer";
   while (Clock::now() < deadline) {
@@ -138,8 +139,8 @@ absl::Status AwaitHealth(const ServerUnderTest& server, const std::function<bool
     std::this_thread::sleep_for(kPoll);
   }
   return absl::DeadlineExceededError(absl::StrCat(ToAbsl(what), " at ", server.host(), " within ",
-                                                  kFollowTimeout.count(), " s; last /healthz: ",
-                                                  last));
+                                                  kFollowTimeout.count(),
+                                                  " s; last /healthz: ", last));
 }
 
 absl::Status AwaitSeq(const ServerUnderTest& server, int64_t seq, std::string_view name) {
@@ -158,11 +159,16 @@ class GatewayProcess {
                                                                const std::string& name,
                                                                size_t connections_max) {
     ChildProcess::Options child;
-    child.argv = {binary,          "gateway",
-                  "--cluster",     urls,
-                  "--node-id",     name,
-                  "--listen",      "127.0.0.1:0",
-                  "--no-access-log", "--connections-max",
+    child.argv = {binary,
+                  "gateway",
+                  "--cluster",
+                  urls,
+                  "--node-id",
+                  name,
+                  "--listen",
+                  "127.0.0.1:0",
+                  "--no-access-log",
+                  "--connections-max",
                   std::to_string(connections_max)};
     child.environment = {{"SBD_JWT_SECRET", ClusterNodes::kSecret}};
     absl::StatusOr<std::unique_ptr<ChildProcess>> process = ChildProcess::Start(child);
@@ -175,8 +181,7 @@ class GatewayProcess {
           std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
       absl::StatusOr<std::string> line = gateway->process_->ReadLine(left);
       if (!line.ok()) {
-        return absl::UnavailableError(absl::StrCat(name, " did not say '",
-                                                   ToAbsl(kListeningPrefix),
+        return absl::UnavailableError(absl::StrCat(name, " did not say '", ToAbsl(kListeningPrefix),
                                                    "HOST:PORT': ", line.status().message()));
       }
       if (absl::StartsWith(*line, ToAbsl(kListeningPrefix))) {
@@ -255,9 +260,8 @@ absl::Status SendAll(boost::asio::io_context& io, const ServerUnderTest& server,
     std::make_shared<HttpLoadClient>(io, std::move(callbacks), Clock::duration::zero())
         ->Start(server.endpoint(), Clock::now());
   }
-  const bool finished =
-      RunUntil(io, [&state] { return state->running == 0 || !state->error.empty(); },
-               kPhaseTimeout);
+  const bool finished = RunUntil(
+      io, [&state] { return state->running == 0 || !state->error.empty(); }, kPhaseTimeout);
   if (!state->error.empty()) {
     return absl::UnavailableError(absl::StrCat(ToAbsl(what), ": ", state->error));
   }
@@ -351,8 +355,7 @@ struct Accounts {
   std::string admin;
 };
 
-absl::StatusOr<Accounts> OpenAccounts(const ServerUnderTest& writer, size_t count,
-                                      size_t senders) {
+absl::StatusOr<Accounts> OpenAccounts(const ServerUnderTest& writer, size_t count, size_t senders) {
   Accounts accounts;
   absl::StatusOr<std::string> admin = writer.Token("bench-admin", true);
   if (!admin.ok()) return admin.status();
@@ -377,8 +380,8 @@ absl::StatusOr<Accounts> OpenAccounts(const ServerUnderTest& writer, size_t coun
       [&](size_t i, const Response& response, Clock::time_point) {
         const unsigned status = response.result_int();
         if (status != 201 && status != 409 && refused.empty()) {
-          refused = absl::StrCat("opening ", accounts.names[i], ": HTTP ", status, " ",
-                                 response.body());
+          refused =
+              absl::StrCat("opening ", accounts.names[i], ": HTTP ", status, " ", response.body());
         }
       },
       "opening the accounts");
@@ -402,9 +405,8 @@ absl::StatusOr<IdleMeasured> MeasureIdle(const ServerUnderTest& server, pid_t pi
   measured.before_kib = CurrentRssKib(pid);
   boost::asio::io_context io;
   size_t messages = 0;  // An idle connection gets none; counted, not required.
-  WebSocketSet sockets(io, [&messages](size_t, std::string_view, Clock::time_point) {
-    ++messages;
-  });
+  WebSocketSet sockets(io,
+                       [&messages](size_t, std::string_view, Clock::time_point) { ++messages; });
   std::vector<WebSocketSet::Target> targets;
   targets.reserve(tokens.size());
   for (const std::string& token : tokens) targets.push_back({&server, &token});
@@ -525,12 +527,13 @@ absl::Status MeasureFanout(const GatewayBenchOptions& options, const ServerUnder
       "the fan-out's mints");
   if (!minted.ok()) return minted;
   if (!refused.empty()) return absl::UnavailableError(refused);
-  RunUntil(io, [&] { return delivered == connections; }, kDeliverTimeout);
+  RunUntil(
+      io, [&] { return delivered == connections; }, kDeliverTimeout);
   RunFor(io, kDuplicateWindow);
   if (sockets.error_count() > 0) {
-    return absl::UnavailableError(absl::StrCat(sockets.error_count(),
-                                               " fan-out WebSockets failed or were closed; first: ",
-                                               sockets.error()));
+    return absl::UnavailableError(
+        absl::StrCat(sockets.error_count(),
+                     " fan-out WebSockets failed or were closed; first: ", sockets.error()));
   }
 
   // Every connection: exactly one message, its account's credit.
@@ -570,15 +573,14 @@ absl::Status MeasureFanout(const GatewayBenchOptions& options, const ServerUnder
       continue;
     }
     last_at[gateway_of(i)] = std::max(last_at[gateway_of(i)], receipt.first_at);
-    latency.Record(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                       receipt.first_at - answered[account_of(i)])
+    latency.Record(std::chrono::duration_cast<std::chrono::nanoseconds>(receipt.first_at -
+                                                                        answered[account_of(i)])
                        .count());
   }
   if (missing + duplicated + wrong > 0) {
-    return absl::DataLossError(absl::StrCat("fan-out over ", connections, " connections: ",
-                                            missing, " got no message, ", duplicated,
-                                            " more than one, ", wrong,
-                                            " a wrong one; first: ", first_problem));
+    return absl::DataLossError(absl::StrCat("fan-out over ", connections, " connections: ", missing,
+                                            " got no message, ", duplicated, " more than one, ",
+                                            wrong, " a wrong one; first: ", first_problem));
   }
   const Clock::time_point last = *std::max_element(last_at.begin(), last_at.end());
   out.push_back({"fanout_connections", "fan-out: connections (half on each gateway)",
@@ -621,19 +623,21 @@ absl::Status MeasureLatency(const GatewayBenchOptions& options, const ClusterNod
     if (!metrics.ok()) return metrics.status();
     for (const char* key : {"messages_lost", "messages_duplicated", "messages_misdelivered"}) {
       if (const double count = MetricValue(*metrics, key); count != 0) {
-        return absl::DataLossError(absl::StrCat("latency, receivers on the ", name, ": ", key, " ",
-                                                count));
+        return absl::DataLossError(
+            absl::StrCat("latency, receivers on the ", name, ": ", key, " ", count));
       }
     }
     measured.emplace_back(name, *std::move(metrics));
   }
   out.push_back({"latency_offered_per_s", "latency: offered transfers/s", options.rate, ""});
   for (const auto& [name, metrics] : measured) {
-    const std::string where = name == "gateway" ? "receivers on a gateway" : "receivers on the writer";
+    const std::string where =
+        name == "gateway" ? "receivers on a gateway" : "receivers on the writer";
     out.push_back({absl::StrCat(name, "_achieved_per_s"),
                    absl::StrCat("latency, ", where, ": achieved transfers/s"),
                    MetricValue(metrics, "transfers_per_s"), ""});
-    out.push_back({absl::StrCat(name, "_http_p99_ms"), absl::StrCat("latency, ", where, ": HTTP p99"),
+    out.push_back({absl::StrCat(name, "_http_p99_ms"),
+                   absl::StrCat("latency, ", where, ": HTTP p99"),
                    MetricValue(metrics, "http_p99_ms"), "ms"});
     for (const char* quantile : {"p50", "p99"}) {
       out.push_back({absl::StrCat(name, "_notify_", quantile, "_ms"),
@@ -659,13 +663,14 @@ absl::Status MeasureLatency(const GatewayBenchOptions& options, const ClusterNod
 
 absl::Status CheckOptions(const GatewayBenchOptions& options) {
   if (options.connections < kGateways || options.fanout_accounts == 0) {
-    return absl::InvalidArgumentError("--connections must be at least 2, --fanout-accounts positive");
+    return absl::InvalidArgumentError(
+        "--connections must be at least 2, --fanout-accounts positive");
   }
   if (options.senders == 0 || options.connect_concurrency == 0) {
     return absl::InvalidArgumentError("--senders and --connect-concurrency must be positive");
   }
-  if (options.duration_s > 0 && (options.rate <= 0 || options.clients == 0 ||
-                                 options.websockets < 2)) {
+  if (options.duration_s > 0 &&
+      (options.rate <= 0 || options.clients == 0 || options.websockets < 2)) {
     return absl::InvalidArgumentError(
         "the latency part needs --rate > 0, --clients > 0 and --ws >= 2 (or --duration 0)");
   }
@@ -721,7 +726,8 @@ absl::StatusOr<Metrics> RunGatewayBench(const GatewayBenchOptions& options) {
   absl::StatusOr<Health> written = ReadHealth(writer_node);
   if (!written.ok()) return written.status();
   for (size_t g = 0; g < kGateways; ++g) {
-    if (absl::Status status = AwaitSeq(gateways[g]->server(), written->seq, absl::StrCat("gateway", g));
+    if (absl::Status status =
+            AwaitSeq(gateways[g]->server(), written->seq, absl::StrCat("gateway", g));
         !status.ok()) {
       return status;
     }

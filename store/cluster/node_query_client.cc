@@ -16,8 +16,7 @@ absl::Status Unavailable(std::string_view why) { return MakeError(ErrorCode::kUn
 
 }  // namespace
 
-NodeQueryClient::NodeQueryClient(JetStream& jetstream, const ClusterLayout& layout,
-                                 Options options)
+NodeQueryClient::NodeQueryClient(JetStream& jetstream, const ClusterLayout& layout, Options options)
     : jetstream_(jetstream), layout_(layout), options_(options) {
   assert(options_.timeout > absl::ZeroDuration() && options_.pending_max >= 1);
 }
@@ -92,13 +91,14 @@ void NodeQueryClient::Snapshot(std::string account, AccountFeed::SnapshotDone do
   Send(SnapshotQuery{.account = std::move(account)}, std::move(pending));
 }
 
-void NodeQueryClient::EventsAfter(std::string account, int64_t after, int64_t until,
-                                  size_t limit, AccountFeed::PageDone done) {
+void NodeQueryClient::EventsAfter(std::string account, int64_t after, int64_t until, size_t limit,
+                                  AccountFeed::PageDone done) {
   assert(done);
   assert(after >= 0 && until >= 0 && limit > 0 && "a query the protocol can carry");
   Pending pending;
   pending.page_done = std::move(done);
-  pending.page_query = {.account = std::move(account), .after = after, .until = until, .limit = limit};
+  pending.page_query = {
+      .account = std::move(account), .after = after, .until = until, .limit = limit};
   const NodeQuery query = pending.page_query;
   Send(query, std::move(pending));
 }
@@ -178,8 +178,8 @@ void NodeQueryClient::OnMessage(natsConnection* /*connection*/, natsSubscription
   // The servers' own reply when no node is subscribed to the queries.
   if (natsMsg_IsNoResponders(message)) {
     natsMsg_Destroy(message);
-    return Fail(*pending,
-                Unavailable(absl::StrCat("no node answers queries on ", self->layout_.query_subject)));
+    return Fail(*pending, Unavailable(absl::StrCat("no node answers queries on ",
+                                                   self->layout_.query_subject)));
   }
   const std::string body(natsMsg_GetData(message),
                          static_cast<size_t>(natsMsg_GetDataLength(message)));

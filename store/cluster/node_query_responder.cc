@@ -28,10 +28,9 @@ NodeQueryResponder::~NodeQueryResponder() { Stop(); }
 
 absl::Status NodeQueryResponder::Start() {
   assert(subscription_ == nullptr && "Start once");
-  natsStatus status =
-      natsConnection_QueueSubscribe(&subscription_, jetstream_.connection(),
-                                    layout_.query_subject.c_str(), layout_.query_queue.c_str(),
-                                    &NodeQueryResponder::OnMessage, this);
+  natsStatus status = natsConnection_QueueSubscribe(
+      &subscription_, jetstream_.connection(), layout_.query_subject.c_str(),
+      layout_.query_queue.c_str(), &NodeQueryResponder::OnMessage, this);
   if (status != NATS_OK) {
     subscription_ = nullptr;
     return FromNats(status, static_cast<jsErrCode>(0), "subscribe to node queries");

@@ -118,7 +118,8 @@ void ClusterLoad::SendLoop(int generation, int sender) {
   int node = sender % static_cast<int>(nodes);
   for (int n = 0; !stop_senders_; ++n) {
     Send send;
-    send.transaction_id = absl::StrCat(options_.transaction_prefix, "-", generation, "-", sender, "-", n);
+    send.transaction_id =
+        absl::StrCat(options_.transaction_prefix, "-", generation, "-", sender, "-", n);
     const size_t from = random() % accounts;
     const size_t to = (from + 1 + random() % (accounts - 1)) % accounts;
     send.from = options_.accounts[from];

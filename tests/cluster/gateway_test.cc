@@ -315,8 +315,7 @@ class GatewayTest : public ::testing::Test {
   }
 
   // Senders (not started) among the accounts, on the nodes.
-  void MakeLoad(int senders = 3, milliseconds pace = milliseconds(40),
-                int accounts = kAccounts) {
+  void MakeLoad(int senders = 3, milliseconds pace = milliseconds(40), int accounts = kAccounts) {
     ClusterLoad::Options options;
     options.ports = NodePorts();
     options.senders = senders;
@@ -386,9 +385,9 @@ class GatewayTest : public ::testing::Test {
     EXPECT_EQ(got.size(), expected.size())
         << who << " (" << receiver.account() << ", from seq " << receiver.from_seq() << ")";
     for (size_t i = 0; i < std::min(got.size(), expected.size()); ++i) {
-      ASSERT_EQ(got[i], expected[i]) << who << " (" << receiver.account() << "): message " << i
-                                     << " is " << json::serialize(got[i]) << ", the log says "
-                                     << json::serialize(expected[i]);
+      ASSERT_EQ(got[i], expected[i])
+          << who << " (" << receiver.account() << "): message " << i << " is "
+          << json::serialize(got[i]) << ", the log says " << json::serialize(expected[i]);
     }
     for (size_t i = expected.size(); i < got.size(); ++i) {
       ADD_FAILURE() << who << ": extra message " << json::serialize(got[i]);
@@ -411,8 +410,8 @@ class GatewayTest : public ::testing::Test {
       const json::object& data = connected.at("data").as_object();
       EXPECT_EQ(data.at("username"), json::value(receiver.account())) << who;
       EXPECT_EQ(data.at("sbd_tokens"), summary->at("balances").at(receiver.account()))
-          << who << ": " << json::serialize(connected) << " but the log at seq " << seq
-          << " says " << json::serialize(summary->at("balances"));
+          << who << ": " << json::serialize(connected) << " but the log at seq " << seq << " says "
+          << json::serialize(summary->at("balances"));
     }
   }
 
@@ -577,10 +576,10 @@ TEST_F(GatewayTest, ASinceOlderThanTheWindowIsReplayedFromANodeThenLiveWithoutGa
   ASSERT_NO_FATAL_FAILURE(AwaitAcked(10, Clock::time_point()));
   std::vector<std::unique_ptr<Receiver>> receivers;
   const std::vector<std::pair<int, int64_t>> resumes = {
-      {0, 0},                    // Everything, the mint first.
-      {1, funded_seq_},          // Every transfer.
-      {0, *history_end - 300},   // The end of the history.
-      {2, funded_seq_},          // Only the live load's transfers.
+      {0, 0},                   // Everything, the mint first.
+      {1, funded_seq_},         // Every transfer.
+      {0, *history_end - 300},  // The end of the history.
+      {2, funded_seq_},         // Only the live load's transfers.
   };
   for (const auto& [k, since] : resumes) {
     receivers.push_back(std::make_unique<Receiver>(Account(k)));
@@ -733,10 +732,12 @@ TEST_F(GatewayTest, HealthzMetricsOtherPathsAndUnknownAccountsAnswerAsDocumented
        {WsTarget("ghost"), WsTarget("ghost", 0), std::string("/ws?token=not-a-token")}) {
     HttpClient on_gateway(gateway->port());
     HttpClient on_node(cluster_->node(follower).port());
-    absl::StatusOr<HttpResponse> gateway_answer = on_gateway.Request("GET", target, "", "", upgrade);
+    absl::StatusOr<HttpResponse> gateway_answer =
+        on_gateway.Request("GET", target, "", "", upgrade);
     absl::StatusOr<HttpResponse> node_answer = on_node.Request("GET", target, "", "", upgrade);
     ASSERT_TRUE(gateway_answer.ok() && node_answer.ok());
-    EXPECT_EQ(gateway_answer->status, node_answer->status) << target << ": " << gateway_answer->body;
+    EXPECT_EQ(gateway_answer->status, node_answer->status)
+        << target << ": " << gateway_answer->body;
     EXPECT_EQ(gateway_answer->Json().at("code"), node_answer->Json().at("code"))
         << gateway_answer->body << " vs the node's " << node_answer->body;
     absl::StatusOr<int> status = WebSocketClient::HandshakeStatus(gateway->port(), target);
@@ -786,7 +787,8 @@ TEST_F(GatewayTest, HealthzMetricsOtherPathsAndUnknownAccountsAnswerAsDocumented
   std::optional<Health> no_quorum = unavailable(seconds(20));
   ASSERT_TRUE(no_quorum.has_value()) << "still 200 without a NATS quorum";
   std::cout << "[timing] 2 of 3 nats-servers killed: gateway 503 after "
-            << Millis(Clock::now() - lost_at) << " ms: " << json::serialize(no_quorum->body) << "\n";
+            << Millis(Clock::now() - lost_at) << " ms: " << json::serialize(no_quorum->body)
+            << "\n";
   EXPECT_EQ(no_quorum->body.at("status"), "unavailable");
   EXPECT_EQ(no_quorum->body.at("role"), "gateway");
   EXPECT_EQ(no_quorum->body.at("following"), false);
