@@ -654,9 +654,6 @@ absl::Status MeasureLatency(const GatewayBenchOptions& options, const ClusterNod
     out.push_back({absl::StrCat("gateway_added_notify_", quantile, "_ms"),
                    absl::StrCat("latency: gateway - node, ", quantile), via_gateway - via_node,
                    "ms"});
-    out.push_back({absl::StrCat("gateway_vs_node_notify_", quantile),
-                   absl::StrCat("latency: gateway / node, ", quantile),
-                   via_node != 0 ? via_gateway / via_node : 0, "x"});
   }
   return absl::OkStatus();
 }

@@ -120,6 +120,18 @@ int Fail(const absl::Status& status) {
   return kExitFailed;
 }
 
+// common.runs measurements, each `measure_run(run)`, into `report`; the
+// first failure ends the command.
+template <typename MeasureRun>
+int MeasureRuns(BenchReport& report, const CommonFlags& common, MeasureRun measure_run) {
+  for (size_t run = 0; run < common.runs; ++run) {
+    absl::StatusOr<Metrics> metrics = measure_run(run);
+    if (!metrics.ok()) return Fail(metrics.status());
+    report.AddRun(*std::move(metrics));
+  }
+  return Finish(report, common);
+}
+
 int RunEngine(const std::vector<std::string>& args) {
   constexpr const char* kUsage =
       "Usage: sbd-bench engine [--accounts N] [--transfers N] [--batch-max N] "
@@ -169,12 +181,7 @@ int RunEngine(const std::vector<std::string>& args) {
   if (options.rate > 0) report.AddParameter("rate", absl::StrCat(options.rate));
   report.AddParameter("threads", std::to_string(options.client_threads));
   report.AddParameter("in-flight", std::to_string(options.in_flight_max));
-  for (size_t run = 0; run < common.runs; ++run) {
-    absl::StatusOr<Metrics> metrics = RunEngineBench(options);
-    if (!metrics.ok()) return Fail(metrics.status());
-    report.AddRun(*std::move(metrics));
-  }
-  return Finish(report, common);
+  return MeasureRuns(report, common, [&](size_t) { return RunEngineBench(options); });
 }
 
 int RunReplay(const std::vector<std::string>& args) {
@@ -298,12 +305,7 @@ int RunE2e(const std::vector<std::string>& args) {
   report.AddParameter("duration", absl::StrCat(options.duration_s));
   if (options.rate > 0) report.AddParameter("rate", absl::StrCat(options.rate));
   AddServerParameters(report, options.server);
-  for (size_t run = 0; run < common.runs; ++run) {
-    absl::StatusOr<Metrics> metrics = RunE2eBench(options);
-    if (!metrics.ok()) return Fail(metrics.status());
-    report.AddRun(*std::move(metrics));
-  }
-  return Finish(report, common);
+  return MeasureRuns(report, common, [&](size_t) { return RunE2eBench(options); });
 }
 
 int RunConnections(const std::vector<std::string>& args) {
@@ -329,12 +331,7 @@ int RunConnections(const std::vector<std::string>& args) {
   BenchReport report("connections");
   report.AddParameter("ws", std::to_string(options.websockets));
   AddServerParameters(report, options.server);
-  for (size_t run = 0; run < common.runs; ++run) {
-    absl::StatusOr<Metrics> metrics = RunConnectionsBench(options);
-    if (!metrics.ok()) return Fail(metrics.status());
-    report.AddRun(*std::move(metrics));
-  }
-  return Finish(report, common);
+  return MeasureRuns(report, common, [&](size_t) { return RunConnectionsBench(options); });
 }
 
 #ifdef SBD_BENCH_CLUSTER
@@ -371,13 +368,10 @@ int RunCluster(const std::vector<std::string>& args) {
   report.AddParameter("transfers", std::to_string(options.transfers));
   report.AddParameter("failovers", std::to_string(options.failovers));
   report.AddParameter("lease-ms", std::to_string(options.lease_ms));
-  for (size_t run = 0; run < common.runs; ++run) {
+  return MeasureRuns(report, common, [&](size_t run) {
     options.directory = directory.path() / absl::StrCat("run", run);
-    absl::StatusOr<Metrics> metrics = RunClusterBench(options);
-    if (!metrics.ok()) return Fail(metrics.status());
-    report.AddRun(*std::move(metrics));
-  }
-  return Finish(report, common);
+    return RunClusterBench(options);
+  });
 }
 
 int RunGateway(const std::vector<std::string>& args) {
@@ -414,13 +408,10 @@ int RunGateway(const std::vector<std::string>& args) {
   report.AddParameter("connections", std::to_string(options.connections));
   report.AddParameter("fanout-accounts", std::to_string(options.fanout_accounts));
   report.AddParameter("rate", absl::StrCat(options.rate));
-  for (size_t run = 0; run < common.runs; ++run) {
+  return MeasureRuns(report, common, [&](size_t run) {
     options.directory = directory.path() / absl::StrCat("run", run);
-    absl::StatusOr<Metrics> metrics = RunGatewayBench(options);
-    if (!metrics.ok()) return Fail(metrics.status());
-    report.AddRun(*std::move(metrics));
-  }
-  return Finish(report, common);
+    return RunGatewayBench(options);
+  });
 }
 #endif
 

@@ -327,7 +327,8 @@ TEST_F(ClusterFailoverTest, AWriterPausedMidPublishFollowsAfterSIGCONT) {
     const auto paused_at = Clock::now();
     cluster_->node(*writer).Pause();
     std::optional<int> next = cluster_->AwaitWriter(kFailoverBound);
-    ASSERT_TRUE(next.has_value()) << "round " << round;
+    ASSERT_TRUE(next.has_value()) << "round " << round << ": no single writer:\n"
+                                  << cluster_->Describe();
     ASSERT_NO_FATAL_FAILURE(AwaitAcked(kAckedAfter, paused_at));
     std::this_thread::sleep_until(paused_at + milliseconds(2 * LedgerCluster::kLeaseMs));
     cluster_->node(*writer).Resume();
