@@ -81,12 +81,21 @@ WriterLease::~WriterLease() {
 
 bool WriterLease::held() const {
   MutexLock lock(mutex_);
-  return held_;
+  return HeldNow();
+}
+
+bool WriterLease::HeldNow() const {
+  mutex_.AssertHeld();
+  // Checked against the clock as well as held_: a renewal blocked in the
+  // NATS client (a slow or lost server; its timeout is longer than the
+  // lease) cannot make Renew give up in time, but this node must stop
+  // saying it writes before another node may take the lease over.
+  return held_ && absl::Now() - renewed_at_ < options_.duration - options_.renew_every;
 }
 
 uint64_t WriterLease::term() const {
   MutexLock lock(mutex_);
-  return held_ ? term_ : 0;
+  return HeldNow() ? term_ : 0;
 }
 
 WriterLease::Holder WriterLease::holder() const {
@@ -114,7 +123,14 @@ void WriterLease::Run() {
 
 void WriterLease::Tick() {
   const absl::Time now = absl::Now();
-  if (held()) {
+  bool renewing;
+  {
+    MutexLock lock(mutex_);
+    // Past its renewal deadline too: a renewal that succeeds now proves no
+    // one else took it (the compare-and-set), so the lease is held again.
+    renewing = held_;
+  }
+  if (renewing) {
     Renew(now);
   } else {
     TryTake(now);
@@ -123,9 +139,11 @@ void WriterLease::Tick() {
 
 void WriterLease::Renew(absl::Time now) {
   uint64_t last;
+  absl::Time renewed_at;
   {
     MutexLock lock(mutex_);
     last = revision_;
+    renewed_at = renewed_at_;
   }
   uint64_t revision = 0;
   natsStatus status =
@@ -140,7 +158,7 @@ void WriterLease::Renew(absl::Time now) {
   // the cluster did not answer for so long that another node may take
   // over: either way this node must stop writing now.
   const bool overwritten = status == NATS_ERR;
-  if (!overwritten && now - renewed_at_ < options_.duration - options_.renew_every) return;
+  if (!overwritten && now - renewed_at < options_.duration - options_.renew_every) return;
   {
     MutexLock lock(mutex_);
     held_ = false;
@@ -184,8 +202,8 @@ void WriterLease::Acquired(uint64_t revision, absl::Time now) {
     revision_ = revision;
     term_ = revision;
     holder_ = {options_.node_id, options_.address};
+    renewed_at_ = now;
   }
-  renewed_at_ = now;
   options_.on_acquired(revision);
 }
 

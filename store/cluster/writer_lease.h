@@ -56,6 +56,8 @@ class WriterLease {
   WriterLease(const WriterLease&) = delete;
   WriterLease& operator=(const WriterLease&) = delete;
 
+  // Whether this node holds the lease and, by its own clock, renewed it
+  // recently enough to write (within `duration - renew_every`).
   bool held() const;
   uint64_t term() const;  // The revision this node took the lease at; 0 if not held.
   // The holder last seen (this node's own id while it holds it); empty if
@@ -73,6 +75,7 @@ class WriterLease {
   void TryTake(absl::Time now);
   void Renew(absl::Time now);
   void Acquired(uint64_t revision, absl::Time now);
+  bool HeldNow() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
 
   kvStore* const bucket_;
   const std::string key_;
@@ -86,9 +89,11 @@ class WriterLease {
   uint64_t revision_ ABSL_GUARDED_BY(mutex_) = 0;  // Held: the one we last wrote.
   uint64_t term_ ABSL_GUARDED_BY(mutex_) = 0;
   Holder holder_ ABSL_GUARDED_BY(mutex_);
-  // Lease thread only: when it last renewed, and the revision it last saw
-  // and since when (to tell an abandoned lease from a live one).
-  absl::Time renewed_at_;
+  // When it last renewed (or took) the lease: the clock time read before
+  // that write, so never later than the write.
+  absl::Time renewed_at_ ABSL_GUARDED_BY(mutex_);
+  // Lease thread only: the revision it last saw and since when (to tell an
+  // abandoned lease from a live one).
   uint64_t seen_revision_ = 0;
   absl::Time seen_since_;
 

@@ -242,6 +242,38 @@ TEST_F(ClusterNodeTest, ANewWriterTakesOverWhenTheWriterStops) {
   ExpectSameLogs();
 }
 
+// A writer whose renewals hang (every NATS server stopped, sockets open:
+// each renewal waits out the client's 2 s request timeout) stops saying it
+// writes by its own clock, within `duration - renew_every` of its last
+// renewal, not when the hung renewal returns: by then another node that can
+// reach the servers may have taken the lease, and two nodes would both say
+// writer. Once the servers answer again there is one writer, and writes go on.
+TEST_F(ClusterNodeTest, AWriterWhoseRenewalsHangStepsDownWithinItsLease) {
+  Node* writer = AwaitWriter();
+  ASSERT_NE(writer, nullptr);
+  Seed(*writer);
+  const auto paused_at = steady_clock::now();
+  for (int i = 0; i < nats_->size(); ++i) nats_->Pause(i);
+  while (writer->cluster->writer() && steady_clock::now() - paused_at < std::chrono::seconds(10)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  const auto stepped_down_after = steady_clock::now() - paused_at;
+  for (int i = 0; i < nats_->size(); ++i) nats_->Resume(i);
+  EXPECT_FALSE(writer->cluster->writer());
+  // Its last renewal started at most renew_every before the pause; the role
+  // loop looks every 100 ms.
+  EXPECT_LT(stepped_down_after, absl::ToChronoMilliseconds(kLease))
+      << "stepped down after "
+      << std::chrono::duration_cast<std::chrono::milliseconds>(stepped_down_after).count() << " ms";
+  Node* next = AwaitWriter(std::chrono::seconds(30));
+  ASSERT_NE(next, nullptr);
+  absl::StatusOr<CommandResult> sent =
+      Run(*next, TransferCommand{"alice", "bob", AmountField::Integer(3), "", "after-hang"});
+  ASSERT_TRUE(sent.ok()) << sent.status();
+  AwaitApplied(sent->event.seq);
+  ExpectSameLogs();
+}
+
 // A writer the lease knows nothing of (one paused past its lease, say):
 // it follows the stream to its end, then appends as if it were the writer.
 // The stream takes its batch (it continues the stream), and the real

@@ -470,7 +470,7 @@ TEST_F(GatewayTest, ClientsOnTwoGatewaysGetEveryMessageOnceInOrderAsANodeSendsIt
     }
   }
   // Every transfer of the load reached its two parties on both gateways.
-  EXPECT_GT(messages, 2 * 2 * 150u);
+  EXPECT_GE(messages, 2 * 2 * 150u);
   ASSERT_NO_FATAL_FAILURE(ExpectGotExactly(on_node, notifications, "the follower node"));
   // And the gateways' messages are the node's, for the seqs both cover.
   const std::vector<json::object> from_node = on_node.Messages();

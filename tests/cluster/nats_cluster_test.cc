@@ -164,6 +164,16 @@ class JetStreamClient {
     natsMsg* message = nullptr;
     jsErrCode code = static_cast<jsErrCode>(0);
     natsStatus status = js_GetMsg(&message, js_, kStream, seq, nullptr, &code);
+    // "JetStream system temporarily unavailable": the stream's leadership
+    // is moving (a server just rejoined); the get is answered once it has
+    // settled, which on a loaded machine takes a moment. Bounded.
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (status != NATS_OK && code == JSClusterNotAvailErr &&
+           std::chrono::steady_clock::now() < until) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      code = static_cast<jsErrCode>(0);
+      status = js_GetMsg(&message, js_, kStream, seq, nullptr, &code);
+    }
     std::string data = status == NATS_OK
                            ? std::string(natsMsg_GetData(message), natsMsg_GetDataLength(message))
                            : absl::StrCat("(missing: ", natsStatus_GetText(status), " ", code, ")");
