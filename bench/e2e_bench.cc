@@ -559,11 +559,18 @@ absl::StatusOr<SenderResult> RunSenders(boost::asio::io_context& io, const Serve
   return result;
 }
 
+// What was read of the server process over a run; -1 when unknown (a
+// --target server).
+struct ServerReadings {
+  int64_t rss_kib = -1;  // At the end.
+  double cpu_s = -1;     // User + system from the first send to the drain's end.
+};
+
 // The e2e report. `seq_advance`: how far the server's last seq moved during
-// the run; `server_rss_kib` -1 when unknown (a --target server).
+// the run.
 Metrics E2eMetrics(const E2eBenchOptions& options, SenderResult& sent,
                    DeliveryTracker::Result& delivery, int64_t answered_count, int64_t seq_advance,
-                   size_t websocket_errors, int64_t server_rss_kib) {
+                   size_t websocket_errors, const ServerReadings& server) {
   const auto answered = static_cast<double>(answered_count);
   Metrics metrics = {
       {"transfers_per_s", "transfers/s (HTTP 200)", answered / sent.elapsed_s, ""},
@@ -589,9 +596,15 @@ Metrics E2eMetrics(const E2eBenchOptions& options, SenderResult& sent,
   };
   if (options.rate > 0)
     metrics.push_back({"offered_per_s", "offered transfers/s", options.rate, ""});
-  if (server_rss_kib >= 0) {
+  if (server.rss_kib >= 0) {
     metrics.push_back({"server_rss_mib", "server RSS at end",
-                       static_cast<double>(server_rss_kib) / kKibPerMib, "MiB"});
+                       static_cast<double>(server.rss_kib) / kKibPerMib, "MiB"});
+  }
+  if (server.cpu_s >= 0 && answered > 0) {
+    metrics.push_back({"server_cpu_us_per_transfer", "server CPU (user+sys) per transfer",
+                       server.cpu_s * 1e6 / answered, "us"});
+    metrics.push_back(
+        {"server_cores", "server CPU / sending time", server.cpu_s / sent.elapsed_s, "cores"});
   }
   return metrics;
 }
@@ -751,25 +764,59 @@ absl::StatusOr<Metrics> RunE2eBench(const E2eBenchOptions& options) {
     return status;
   }
 
+  const std::optional<pid_t> pid = (*server)->pid();
+  const double cpu_before_s = pid.has_value() ? CpuSeconds(*pid) : -1;
   ProgressLine progress("e2e", "transfers", 0);
   absl::StatusOr<SenderResult> sent =
       RunSenders(io, **server, *users, options, origin, tracker, progress);
   if (!sent.ok()) return sent.status();
   // Drain: wait for the notifications of every answered transfer.
   Drain(io, [&tracker] { return tracker.messages() >= 2 * tracker.answered(); });
+  ServerReadings readings;
+  if (pid.has_value() && cpu_before_s >= 0) {
+    const double cpu_after_s = CpuSeconds(*pid);
+    if (cpu_after_s >= 0) readings.cpu_s = cpu_after_s - cpu_before_s;
+  }
   absl::StatusOr<int64_t> last_seq = LastSeq(io, **server);
   if (!last_seq.ok()) return last_seq.status();
   const size_t websocket_errors = CloseReceivers(io, receivers);
 
   DeliveryTracker::Result delivery = tracker.Check();
-  const int64_t server_rss_kib =
-      (*server)->pid().has_value() ? CurrentRssKib(*(*server)->pid()) : -1;
+  if (pid.has_value()) readings.rss_kib = CurrentRssKib(*pid);
   Metrics metrics = E2eMetrics(options, *sent, delivery, tracker.answered(), *last_seq - *base_seq,
-                               websocket_errors, server_rss_kib);
+                               websocket_errors, readings);
   if (sent->http_errors > 0) {
     return absl::InternalError(
         absl::StrCat(sent->http_errors, " HTTP errors; first: ", sent->first_http_error));
   }
+  return metrics;
+}
+
+absl::StatusOr<Metrics> RunE2eBaselineBench(const E2eBenchOptions& options,
+                                            const ServerOptions& bare, bool bare_first) {
+  E2eBenchOptions against_bare = options;
+  against_bare.server = bare;
+  absl::StatusOr<Metrics> bare_metrics;
+  absl::StatusOr<Metrics> ledger_metrics;
+  if (bare_first) bare_metrics = RunE2eBench(against_bare);
+  ledger_metrics = RunE2eBench(options);
+  if (!bare_first) bare_metrics = RunE2eBench(against_bare);
+  if (!bare_metrics.ok()) {
+    return absl::Status(bare_metrics.status().code(),
+                        absl::StrCat("bare server: ", bare_metrics.status().message()));
+  }
+  if (!ledger_metrics.ok()) return ledger_metrics.status();
+  Metrics metrics = *std::move(ledger_metrics);
+  for (const Metric& metric : *bare_metrics) {
+    metrics.push_back({absl::StrCat("bare_", metric.key), absl::StrCat("bare: ", metric.label),
+                       metric.value, metric.unit});
+  }
+  const double bare_rate = MetricValue(*bare_metrics, "transfers_per_s");
+  const double bare_cpu = MetricValue(*bare_metrics, "server_cpu_us_per_transfer");
+  metrics.push_back({"vs_bare_transfers_per_s", "transfers/s: sbd-ledger / bare",
+                     MetricValue(metrics, "transfers_per_s") / bare_rate, "x"});
+  metrics.push_back({"vs_bare_cpu_per_transfer", "server CPU per transfer: sbd-ledger / bare",
+                     MetricValue(metrics, "server_cpu_us_per_transfer") / bare_cpu, "x"});
   return metrics;
 }
 

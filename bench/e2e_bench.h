@@ -5,7 +5,9 @@
 //    yields two WebSocket messages). Reports transfers/s, HTTP latency,
 //    notification latency (HTTP answer -> WebSocket receipt) and every
 //    message lost, duplicated or misdelivered, checked by seq against what
-//    the HTTP answers said, and the server's last seq against the answers.
+//    the HTTP answers said, the server's last seq against the answers, and
+//    the server process's CPU per transfer. With --baseline, the same run
+//    against the bare server (bare_server.h) too, and the ratios.
 //  - `sbd-bench connections`: N idle WebSocket connections (one per user);
 //    the server's RSS per connection (VmRSS before and after), then one mint
 //    per user and the time until every connection has its message.
@@ -39,6 +41,14 @@ struct E2eBenchOptions {
 };
 
 absl::StatusOr<Metrics> RunE2eBench(const E2eBenchOptions& options);
+
+// `sbd-bench e2e --baseline`: RunE2eBench against `bare` (the bare server,
+// bare_server.h) and against options.server, one after the other in the
+// order `bare_first` says; sbd-ledger's rows, then the bare server's
+// ("bare_" names), then the ratios sbd-ledger / bare of transfers/s and of
+// server CPU per transfer.
+absl::StatusOr<Metrics> RunE2eBaselineBench(const E2eBenchOptions& options,
+                                            const ServerOptions& bare, bool bare_first);
 
 struct ConnectionsBenchOptions {
   size_t websockets = 1000;

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <boost/program_options.hpp>
+#include <cstdlib>
 #include <filesystem>
 #include <functional>
 #include <iostream>
@@ -13,6 +14,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "bench/bare_server.h"
 #include "bench/bench_report.h"
 #include "bench/cluster_bench.h"
 #include "bench/e2e_bench.h"
@@ -41,6 +43,9 @@ constexpr const char* kDefaultReplayBinary = SBD_REPLAY_BINARY;
 #else
 constexpr const char* kDefaultReplayBinary = "";
 #endif
+
+// This executable's path (the bare server is one of its commands).
+std::string SelfPath() { return std::filesystem::read_symlink("/proc/self/exe").string(); }
 
 // Flags every subcommand takes.
 struct CommonFlags {
@@ -282,6 +287,7 @@ int RunE2e(const std::vector<std::string>& args) {
       "[--target HOST:PORT | --server PATH] ...";
   CommonFlags common;
   E2eBenchOptions options;
+  bool baseline = false;
   po::options_description flags("e2e options");
   AddCommonFlags(flags, common);
   AddServerFlags(flags, options.server);
@@ -293,9 +299,16 @@ int RunE2e(const std::vector<std::string>& args) {
       ("duration", po::value(&options.duration_s)->default_value(options.duration_s),
        "seconds of sending")  //
       ("rate", po::value(&options.rate)->default_value(0),
-       "offered transfers/s over all senders (paced); 0 = as fast as answers come");
+       "offered transfers/s over all senders (paced); 0 = as fast as answers come")  //
+      ("baseline", po::bool_switch(&baseline),
+       "also run the same load against the bare server (no ledger; docs/BENCHMARKS.md), "
+       "alternating which goes first, and report sbd-ledger / bare");
   int exit_code = kExitOk;
   if (!Parse(args, flags, kUsage, exit_code)) return exit_code;
+  if (baseline && !options.server.target.empty()) {
+    std::cerr << "sbd-bench e2e: --baseline starts both servers itself; drop --target\n";
+    return kExitUsage;
+  }
   WorkDirectory directory(common);
   options.server.directory = directory.path();
 
@@ -305,7 +318,31 @@ int RunE2e(const std::vector<std::string>& args) {
   report.AddParameter("duration", absl::StrCat(options.duration_s));
   if (options.rate > 0) report.AddParameter("rate", absl::StrCat(options.rate));
   AddServerParameters(report, options.server);
-  return MeasureRuns(report, common, [&](size_t) { return RunE2eBench(options); });
+  if (!baseline) return MeasureRuns(report, common, [&](size_t) { return RunE2eBench(options); });
+  report.AddParameter("baseline", "bare server");
+  ServerOptions bare;
+  bare.command = {SelfPath(),    "bare-server", "--listen",
+                  "127.0.0.1:0", "--threads",   std::to_string(options.server.threads)};
+  return MeasureRuns(report, common, [&](size_t run) {
+    return RunE2eBaselineBench(options, bare, /*bare_first=*/run % 2 == 0);
+  });
+}
+
+// The bare server (bare_server.h), started by `e2e --baseline`; not listed
+// in the usage, as nobody else needs it.
+int RunBare(const std::vector<std::string>& args) {
+  constexpr const char* kUsage = "Usage: sbd-bench bare-server [--listen HOST:PORT] [--threads N]";
+  BareServerOptions options;
+  po::options_description flags("bare-server options");
+  flags.add_options()                                                                     //
+      ("help", "this help")                                                               //
+      ("listen", po::value(&options.listen)->default_value(options.listen), "HOST:PORT")  //
+      ("threads", po::value(&options.threads)->default_value(0), "I/O threads (0: one per core)");
+  int exit_code = kExitOk;
+  if (!Parse(args, flags, kUsage, exit_code)) return exit_code;
+  const char* secret = std::getenv("SBD_JWT_SECRET");
+  options.secret = secret != nullptr ? secret : "";
+  return RunBareServer(options);
 }
 
 int RunConnections(const std::vector<std::string>& args) {
@@ -418,7 +455,7 @@ int RunGateway(const std::vector<std::string>& args) {
 int Main(int argc, char** argv) {
   const std::map<std::string, std::function<int(const std::vector<std::string>&)>> commands = {
       {"engine", RunEngine},   {"replay", RunReplay},           {"import", RunImport},
-      {"e2e", RunE2e},         {"connections", RunConnections},
+      {"e2e", RunE2e},         {"connections", RunConnections}, {"bare-server", RunBare},
 #ifdef SBD_BENCH_CLUSTER
       {"cluster", RunCluster}, {"gateway", RunGateway},
 #endif

@@ -1,8 +1,10 @@
 #include "bench/process_stats.h"
 
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <fstream>
+#include <sstream>
 #include <string>
 #include <string_view>
 
@@ -24,6 +26,24 @@ int64_t CurrentRssKib(pid_t pid) {
     }
   }
   return -1;
+}
+
+double CpuSeconds(pid_t pid) {
+  std::ifstream stat_file("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat;
+  if (!std::getline(stat_file, stat)) return -1;
+  // "PID (COMM) STATE ...": COMM may hold spaces and parentheses, so the
+  // fields are counted from the last ')'. utime and stime are fields 14 and
+  // 15 of proc(5); after ')' come field 3 (state) onwards.
+  const size_t close = stat.rfind(')');
+  if (close == std::string::npos) return -1;
+  std::istringstream fields(stat.substr(close + 1));
+  std::string skipped;
+  for (int field = 3; field < 14; ++field) fields >> skipped;
+  long long user_ticks = 0;
+  long long system_ticks = 0;
+  if (!(fields >> user_ticks >> system_ticks)) return -1;
+  return static_cast<double>(user_ticks + system_ticks) / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
 void RaiseOpenFileLimit() {

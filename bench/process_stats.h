@@ -1,5 +1,5 @@
-// Memory readings of this process or another (the server under test), for
-// the RSS rows of docs/BENCHMARKS.md. Linux only (/proc, getrusage).
+// Memory and CPU readings of this process or another (the server under test), for
+// the RSS and CPU rows of docs/BENCHMARKS.md. Linux only (/proc, getrusage).
 // Thread-safe: pure functions.
 #ifndef SBD_BENCH_PROCESS_STATS_H_
 #define SBD_BENCH_PROCESS_STATS_H_
@@ -16,6 +16,10 @@ int64_t PeakRssKib();
 // The current resident set of process `pid` (VmRSS in /proc/PID/status),
 // KiB; -1 if it cannot be read.
 int64_t CurrentRssKib(pid_t pid);
+
+// The CPU time process `pid` has used so far, user + system, in seconds
+// (/proc/PID/stat; a clock tick's resolution); -1 if it cannot be read.
+double CpuSeconds(pid_t pid);
 
 // Raises this process's open-file limit to its hard limit (many sockets);
 // children started afterwards inherit it.

@@ -27,12 +27,32 @@ std::string RandomSecret() {
   return secret;
 }
 
-// "HOST:PORT" -> endpoint.
+// `sbd-ledger serve` on options.directory's log (removed first if fresh).
+std::vector<std::string> ServeCommand(const ServerOptions& options) {
+  std::filesystem::create_directories(options.directory);
+  const std::filesystem::path db = options.directory / options.db_name;
+  std::error_code ignored;
+  for (const char* suffix : {"", "-wal", "-shm"}) {
+    if (options.fresh_db) std::filesystem::remove(db.string() + suffix, ignored);
+  }
+  std::vector<std::string> argv = {options.binary, "serve",     "--listen",     "127.0.0.1:0",
+                                   "--db",         db.string(), "--durability", options.durability};
+  if (!options.access_log) argv.push_back("--no-access-log");
+  if (options.threads > 0) argv.insert(argv.end(), {"--threads", std::to_string(options.threads)});
+  if (options.connections_max > 0) {
+    argv.insert(argv.end(), {"--connections-max", std::to_string(options.connections_max)});
+  }
+  argv.insert(argv.end(), options.extra_args.begin(), options.extra_args.end());
+  return argv;
+}
+
+}  // namespace
+
 absl::StatusOr<boost::asio::ip::tcp::endpoint> ParseEndpoint(const std::string& text) {
   const size_t colon = text.rfind(':');
   uint32_t port = 0;
   if (colon == std::string::npos || !absl::SimpleAtoi(ToAbsl(text).substr(colon + 1), &port) ||
-      port == 0 || port > 65535) {
+      port > 65535) {
     return absl::InvalidArgumentError(absl::StrCat("not HOST:PORT: '", text, "'"));
   }
   boost::system::error_code error;
@@ -40,8 +60,6 @@ absl::StatusOr<boost::asio::ip::tcp::endpoint> ParseEndpoint(const std::string& 
   if (error) return absl::InvalidArgumentError(absl::StrCat("not an IP address: '", text, "'"));
   return boost::asio::ip::tcp::endpoint(address, static_cast<uint16_t>(port));
 }
-
-}  // namespace
 
 absl::StatusOr<std::unique_ptr<ServerUnderTest>> ServerUnderTest::Start(
     const ServerOptions& options) {
@@ -58,28 +76,12 @@ absl::StatusOr<std::unique_ptr<ServerUnderTest>> ServerUnderTest::Start(
     }
     secret = from_environment;
   } else {
-    if (options.binary.empty()) {
+    if (options.command.empty() && options.binary.empty()) {
       return absl::FailedPreconditionError("no sbd-ledger binary: pass --server PATH");
     }
     secret = options.secret.empty() ? RandomSecret() : options.secret;
-    std::filesystem::create_directories(options.directory);
-    const std::filesystem::path db = options.directory / options.db_name;
-    std::error_code ignored;
-    for (const char* suffix : {"", "-wal", "-shm"}) {
-      if (options.fresh_db) std::filesystem::remove(db.string() + suffix, ignored);
-    }
     ChildProcess::Options child;
-    child.argv = {options.binary, "serve",     "--listen",     "127.0.0.1:0",
-                  "--db",         db.string(), "--durability", options.durability};
-    if (!options.access_log) child.argv.push_back("--no-access-log");
-    if (options.threads > 0) {
-      child.argv.insert(child.argv.end(), {"--threads", std::to_string(options.threads)});
-    }
-    if (options.connections_max > 0) {
-      child.argv.insert(child.argv.end(),
-                        {"--connections-max", std::to_string(options.connections_max)});
-    }
-    child.argv.insert(child.argv.end(), options.extra_args.begin(), options.extra_args.end());
+    child.argv = options.command.empty() ? ServeCommand(options) : options.command;
     child.environment = {{"SBD_JWT_SECRET", secret}};
     absl::StatusOr<std::unique_ptr<ChildProcess>> started = ChildProcess::Start(child);
     if (!started.ok()) return started.status();
@@ -102,6 +104,8 @@ absl::StatusOr<std::unique_ptr<ServerUnderTest>> ServerUnderTest::Start(
   }
   absl::StatusOr<boost::asio::ip::tcp::endpoint> endpoint = ParseEndpoint(address);
   if (!endpoint.ok()) return endpoint.status();
+  if (endpoint->port() == 0)
+    return absl::InvalidArgumentError(absl::StrCat("no port in '", address, "'"));
   auto server = std::unique_ptr<ServerUnderTest>(
       new ServerUnderTest(std::move(process), TokenAuthority(secret)));
   server->endpoint_ = *endpoint;

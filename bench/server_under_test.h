@@ -1,6 +1,7 @@
 // ServerUnderTest: the sbd-ledger server an end-to-end benchmark talks to,
 // either started here (`sbd-ledger serve --listen 127.0.0.1:0` on a fresh
-// log, with a random signing secret, stopped at the end) or an already
+// log, or another command line such as the bare server's, with a random
+// signing secret, stopped at the end) or an already
 // running one (--target, with SBD_JWT_SECRET set to its secret). Issues the
 // tokens the clients need with the server's own TokenAuthority.
 //
@@ -44,7 +45,15 @@ struct ServerOptions {
   bool fresh_db = true;
   // More `serve` flags (--cluster ... for a cluster node).
   std::vector<std::string> extra_args;
+  // A whole command line to start instead of `binary serve ...` (the bare
+  // server of `sbd-e2e --baseline`): it gets SBD_JWT_SECRET and must say
+  // "listening on HOST:PORT" like serve; the fields above but `secret` are
+  // not used.
+  std::vector<std::string> command;
 };
+
+// "HOST:PORT" (an IP address; port 0 allowed) -> endpoint.
+absl::StatusOr<boost::asio::ip::tcp::endpoint> ParseEndpoint(const std::string& text);
 
 class ServerUnderTest {
  public:

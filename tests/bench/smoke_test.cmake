@@ -1,5 +1,6 @@
-# Runs sbd-bench engine, replay and import briefly with --json and checks what they
-# print. Invoked by ctest as: cmake -DSBD_BENCH=... -DSBD_REPLAY=... -P this.
+# Runs sbd-bench engine, replay, import and e2e --baseline briefly with --json and
+# checks what they print. Invoked by ctest as:
+# cmake -DSBD_BENCH=... -DSBD_REPLAY=... -DSBD_LEDGER=... -P this.
 
 # Runs sbd-bench with ARGN, fails unless it exits 0; sets `output` to stdout.
 function(run_bench)
@@ -44,6 +45,23 @@ run_bench(import --users 200 --entries 2000 --json)
 expect_above("${output}" entries_per_s 0)
 expect_above("${output}" append_events_per_s 0)
 expect_above("${output}" reconciliations 0)
+
+# End to end against sbd-ledger and, paired, the bare server: both deliver
+# every message, and the CPU and ratio rows are there.
+run_bench(e2e --baseline --clients 4 --ws 4 --duration 2 --server ${SBD_LEDGER} --json)
+expect_above("${output}" transfers_per_s 0)
+expect_above("${output}" bare_transfers_per_s 0)
+expect_above("${output}" server_cpu_us_per_transfer 0)
+expect_above("${output}" bare_server_cpu_us_per_transfer 0)
+expect_above("${output}" vs_bare_transfers_per_s 0)
+expect_above("${output}" vs_bare_cpu_per_transfer 0)
+foreach(key messages_lost bare_messages_lost messages_duplicated bare_messages_duplicated
+            messages_misdelivered bare_messages_misdelivered)
+  string(JSON value GET "${output}" median ${key})
+  if(NOT value EQUAL 0)
+    message(FATAL_ERROR "median.${key} is ${value}, expected 0: ${output}")
+  endif()
+endforeach()
 
 # A usage error is exit 2, not a silent default.
 execute_process(COMMAND ${SBD_BENCH} engine --sync sometimes
